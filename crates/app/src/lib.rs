@@ -1,0 +1,11 @@
+//! Application layer of orderflow: the ports the domain's use cases talk
+//! through, and the machinery that drives them (subscriptions today; the
+//! mediator and the use cases as the HTTP API lands).
+//!
+//! Nothing here knows which adapter runs: SQLite or PostgreSQL, in-process
+//! bus or RabbitMQ. Adapters live in their own crates and implement the
+//! traits of [`ports`].
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod ports;
+pub mod subscription;

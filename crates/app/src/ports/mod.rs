@@ -1,0 +1,9 @@
+//! The ports: traits that adapters implement and use cases call.
+
+pub mod event_store;
+
+pub use event_store::{
+    ActualRevision, AppendOutcome, CheckpointStore, EventMetadata, EventStore, EventStoreError,
+    ExpectedRevision, MAX_EVENTS_PER_APPEND, NewEvent, Position, RecordedEvent, StreamName,
+    StreamNameError,
+};

@@ -1,0 +1,377 @@
+//! Group commit planning, shared by every adapter.
+//!
+//! Concurrent appends are queued and written together in one transaction, so
+//! that many orders share one commit and one fsync. This module decides, for
+//! one such batch and without any I/O, what each append does — write, return
+//! the outcome of an earlier identical append, or refuse — as if the appends
+//! had run one after another in queue order:
+//!
+//! * an append sees the stream revisions left by the appends before it in the
+//!   same batch, so two appends to one stream in one batch behave exactly as
+//!   they would in two transactions;
+//! * an append whose event ids are all stored already (a retried request) is
+//!   deduplicated; one that repeats only some stored ids is refused;
+//! * a refused append writes nothing and does not affect the others.
+//!
+//! Global positions are only known once the adapter has the batch's base
+//! position (the head before it), so writes carry an offset and outcomes are
+//! resolved with [`PlannedOutcome::resolve`].
+
+use std::collections::{HashMap, HashSet};
+
+use orderflow_app::ports::{
+    ActualRevision, AppendOutcome, EventStoreError, ExpectedRevision, MAX_EVENTS_PER_APPEND,
+    NewEvent, Position, StreamName,
+};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+/// One append waiting in the group-commit queue.
+#[derive(Debug)]
+pub(crate) struct AppendRequest {
+    pub(crate) stream: StreamName,
+    pub(crate) expected: ExpectedRevision,
+    pub(crate) events: Vec<NewEvent>,
+    pub(crate) reply: oneshot::Sender<Result<AppendOutcome, EventStoreError>>,
+}
+
+/// Where an already stored event sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredEventRef {
+    pub(crate) stream: StreamName,
+    pub(crate) revision: u64,
+    pub(crate) position: PlannedPosition,
+}
+
+/// A global position, either committed or to be assigned by this batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlannedPosition {
+    Committed(Position),
+    /// 1-based offset after the batch's base position.
+    InBatch(u64),
+}
+
+impl PlannedPosition {
+    fn resolve(self, base: Position) -> Position {
+        match self {
+            PlannedPosition::Committed(position) => position,
+            PlannedPosition::InBatch(offset) => Position::new(base.value() + offset),
+        }
+    }
+}
+
+/// Events to write for one accepted append.
+#[derive(Debug)]
+pub(crate) struct PlannedWrite<'a> {
+    pub(crate) stream: &'a StreamName,
+    pub(crate) first_revision: u64,
+    /// Offset (1-based, after the base position) of the first event.
+    pub(crate) first_offset: u64,
+    pub(crate) events: &'a [NewEvent],
+}
+
+/// What one append of the batch will answer.
+#[derive(Debug)]
+pub(crate) enum PlannedOutcome {
+    Write {
+        last_revision: u64,
+        last_offset: u64,
+    },
+    Deduplicated {
+        last_revision: u64,
+        last_position: PlannedPosition,
+    },
+    Refused(EventStoreError),
+}
+
+impl PlannedOutcome {
+    /// The append's answer once the batch committed after `base`.
+    pub(crate) fn resolve(self, base: Position) -> Result<AppendOutcome, EventStoreError> {
+        match self {
+            PlannedOutcome::Write {
+                last_revision,
+                last_offset,
+            } => Ok(AppendOutcome {
+                last_revision,
+                last_position: PlannedPosition::InBatch(last_offset).resolve(base),
+                deduplicated: false,
+            }),
+            PlannedOutcome::Deduplicated {
+                last_revision,
+                last_position,
+            } => Ok(AppendOutcome {
+                last_revision,
+                last_position: last_position.resolve(base),
+                deduplicated: true,
+            }),
+            PlannedOutcome::Refused(error) => Err(error),
+        }
+    }
+}
+
+/// The plan for one batch: writes in position order, one outcome per append.
+#[derive(Debug)]
+pub(crate) struct BatchPlan<'a> {
+    pub(crate) writes: Vec<PlannedWrite<'a>>,
+    pub(crate) outcomes: Vec<PlannedOutcome>,
+    /// Stream revisions after the batch, for the streams it writes.
+    pub(crate) stream_revisions: HashMap<&'a StreamName, u64>,
+    /// How many events the batch writes.
+    pub(crate) event_count: u64,
+}
+
+/// Checks an append on its own, before any lookup.
+pub(crate) fn validate(events: &[NewEvent]) -> Result<(), EventStoreError> {
+    if events.is_empty() {
+        return Err(EventStoreError::InvalidAppend(
+            "an append needs at least one event",
+        ));
+    }
+    if events.len() > MAX_EVENTS_PER_APPEND {
+        return Err(EventStoreError::InvalidAppend(
+            "too many events in one append",
+        ));
+    }
+    let mut ids = HashSet::with_capacity(events.len());
+    if !events.iter().all(|event| ids.insert(event.id)) {
+        return Err(EventStoreError::InvalidAppend(
+            "an event id appears twice in one append",
+        ));
+    }
+    Ok(())
+}
+
+/// Plans a batch. `revisions` holds the committed revision of every stream the
+/// batch names (missing = no stream); `stored` every already committed event
+/// whose id the batch names.
+pub(crate) fn plan<'a>(
+    requests: &'a [AppendRequest],
+    revisions: &HashMap<StreamName, u64>,
+    stored: &HashMap<Uuid, StoredEventRef>,
+) -> BatchPlan<'a> {
+    let mut stream_revisions: HashMap<&'a StreamName, u64> = HashMap::new();
+    let mut written_in_batch: HashMap<Uuid, StoredEventRef> = HashMap::new();
+    let mut writes = Vec::new();
+    let mut outcomes = Vec::with_capacity(requests.len());
+    let mut next_offset = 1u64;
+
+    for request in requests {
+        let lookup = |id: &Uuid| written_in_batch.get(id).or_else(|| stored.get(id));
+        let outcome = if let Err(error) = validate(&request.events) {
+            PlannedOutcome::Refused(error)
+        } else if let Some(outcome) = deduplicate(request, lookup) {
+            outcome
+        } else {
+            let actual = stream_revisions
+                .get(&request.stream)
+                .or_else(|| revisions.get(&request.stream))
+                .map_or(ActualRevision::NoStream, |r| ActualRevision::Revision(*r));
+            if request.expected.accepts(actual) {
+                let first_revision = match actual {
+                    ActualRevision::NoStream => 0,
+                    ActualRevision::Revision(revision) => revision + 1,
+                };
+                let count = request.events.len() as u64;
+                for (index, event) in request.events.iter().enumerate() {
+                    let index = index as u64;
+                    written_in_batch.insert(
+                        event.id,
+                        StoredEventRef {
+                            stream: request.stream.clone(),
+                            revision: first_revision + index,
+                            position: PlannedPosition::InBatch(next_offset + index),
+                        },
+                    );
+                }
+                let last_revision = first_revision + count - 1;
+                stream_revisions.insert(&request.stream, last_revision);
+                writes.push(PlannedWrite {
+                    stream: &request.stream,
+                    first_revision,
+                    first_offset: next_offset,
+                    events: &request.events,
+                });
+                next_offset += count;
+                PlannedOutcome::Write {
+                    last_revision,
+                    last_offset: next_offset - 1,
+                }
+            } else {
+                PlannedOutcome::Refused(EventStoreError::WrongExpectedRevision {
+                    stream: request.stream.clone(),
+                    expected: request.expected,
+                    actual,
+                })
+            }
+        };
+        outcomes.push(outcome);
+    }
+
+    BatchPlan {
+        writes,
+        outcomes,
+        stream_revisions,
+        event_count: next_offset - 1,
+    }
+}
+
+/// `Some` when some of the append's ids are already stored: the earlier
+/// outcome if it is the very same append, else a refusal.
+fn deduplicate<'s>(
+    request: &AppendRequest,
+    lookup: impl Fn(&Uuid) -> Option<&'s StoredEventRef>,
+) -> Option<PlannedOutcome> {
+    let found: Vec<Option<&StoredEventRef>> =
+        request.events.iter().map(|e| lookup(&e.id)).collect();
+    let first_found = found.iter().position(Option::is_some)?;
+    let refused = || {
+        Some(PlannedOutcome::Refused(EventStoreError::DuplicateEventId {
+            event_id: request.events[first_found].id,
+        }))
+    };
+    let Some(Some(first)) = found.first() else {
+        return refused();
+    };
+    let same_append = found.iter().enumerate().all(|(index, stored)| {
+        stored.is_some_and(|stored| {
+            stored.stream == request.stream && stored.revision == first.revision + index as u64
+        })
+    });
+    if !same_append {
+        return refused();
+    }
+    let last = found.last().copied().flatten()?;
+    Some(PlannedOutcome::Deduplicated {
+        last_revision: last.revision,
+        last_position: last.position,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orderflow_app::ports::EventMetadata;
+    use time::OffsetDateTime;
+
+    fn event() -> NewEvent {
+        NewEvent {
+            id: Uuid::new_v4(),
+            event_type: "Tested".into(),
+            schema_version: 1,
+            data: serde_json::json!({}),
+            metadata: EventMetadata {
+                correlation_id: Uuid::new_v4(),
+                causation_id: Uuid::new_v4(),
+                user_id: None,
+                occurred_at: OffsetDateTime::UNIX_EPOCH,
+            },
+        }
+    }
+
+    fn request(stream: &str, expected: ExpectedRevision, events: Vec<NewEvent>) -> AppendRequest {
+        AppendRequest {
+            stream: StreamName::parse(stream).unwrap(),
+            expected,
+            events,
+            reply: oneshot::channel().0,
+        }
+    }
+
+    fn resolve_all(plan: BatchPlan<'_>, base: u64) -> Vec<Result<AppendOutcome, EventStoreError>> {
+        plan.outcomes
+            .into_iter()
+            .map(|o| o.resolve(Position::new(base)))
+            .collect()
+    }
+
+    #[test]
+    fn appends_in_one_batch_see_each_others_revisions() {
+        let requests = vec![
+            request(
+                "order-1",
+                ExpectedRevision::NoStream,
+                vec![event(), event()],
+            ),
+            request("order-1", ExpectedRevision::Exact(1), vec![event()]),
+            request("order-1", ExpectedRevision::NoStream, vec![event()]),
+        ];
+        let plan = plan(&requests, &HashMap::new(), &HashMap::new());
+        assert_eq!(plan.event_count, 3);
+        let outcomes = resolve_all(plan, 10);
+        assert_eq!(
+            outcomes[0].as_ref().unwrap().last_position,
+            Position::new(12)
+        );
+        assert_eq!(outcomes[1].as_ref().unwrap().last_revision, 2);
+        assert_eq!(
+            outcomes[1].as_ref().unwrap().last_position,
+            Position::new(13)
+        );
+        assert!(matches!(
+            outcomes[2],
+            Err(EventStoreError::WrongExpectedRevision {
+                actual: ActualRevision::Revision(2),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_repeated_append_in_the_same_batch_is_deduplicated() {
+        let events = vec![event(), event()];
+        let requests = vec![
+            request("order-1", ExpectedRevision::NoStream, events.clone()),
+            request("order-1", ExpectedRevision::NoStream, events),
+        ];
+        let outcomes = resolve_all(plan(&requests, &HashMap::new(), &HashMap::new()), 0);
+        let first = outcomes[0].as_ref().unwrap();
+        let second = outcomes[1].as_ref().unwrap();
+        assert!(!first.deduplicated && second.deduplicated);
+        assert_eq!(first.last_position, second.last_position);
+    }
+
+    #[test]
+    fn reusing_some_stored_ids_in_another_append_is_refused() {
+        let stored_event = event();
+        let stored = HashMap::from([(
+            stored_event.id,
+            StoredEventRef {
+                stream: StreamName::parse("order-1").unwrap(),
+                revision: 0,
+                position: PlannedPosition::Committed(Position::new(7)),
+            },
+        )]);
+        let requests = vec![request(
+            "order-1",
+            ExpectedRevision::Any,
+            vec![event(), stored_event],
+        )];
+        let outcomes = resolve_all(plan(&requests, &HashMap::new(), &stored), 7);
+        assert!(matches!(
+            outcomes[0],
+            Err(EventStoreError::DuplicateEventId { .. })
+        ));
+    }
+
+    #[test]
+    fn a_refused_append_leaves_no_gap_in_positions() {
+        let requests = vec![
+            request("order-1", ExpectedRevision::Exact(5), vec![event()]),
+            request("order-2", ExpectedRevision::NoStream, vec![event()]),
+            request("order-3", ExpectedRevision::NoStream, vec![]),
+        ];
+        let plan = plan(&requests, &HashMap::new(), &HashMap::new());
+        assert_eq!(plan.writes.len(), 1);
+        assert_eq!(plan.writes[0].first_offset, 1);
+        let outcomes = resolve_all(plan, 0);
+        assert!(outcomes[0].is_err());
+        assert_eq!(
+            outcomes[1].as_ref().unwrap().last_position,
+            Position::new(1)
+        );
+        assert!(matches!(
+            outcomes[2],
+            Err(EventStoreError::InvalidAppend(_))
+        ));
+    }
+}

@@ -1,0 +1,31 @@
+# Shared by scripts/test and the benchmarks: bring up the local services the
+# tests talk to, or fail loudly. Sourced, not run.
+
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_PORT=${PG_PORT:-5432}
+
+ensure_postgres() {
+    if pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+        return 0
+    fi
+    echo "PostgreSQL is not answering on $PG_HOST:$PG_PORT; starting it" >&2
+    local version
+    for version in $(ls /etc/postgresql 2>/dev/null); do
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    done
+    for _ in $(seq 1 30); do
+        pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && return 0
+        sleep 1
+    done
+    echo "error: PostgreSQL is still down on $PG_HOST:$PG_PORT; the tests need it" >&2
+    exit 1
+}
+
+drop_leftover_test_databases() {
+    local database
+    for database in $(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -Atc \
+        "SELECT datname FROM pg_database WHERE datname LIKE 'orderflow\_test\_%' OR datname LIKE 'orderflow\_bench\_%'"); do
+        psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -qc \
+            "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null
+    done
+}
