@@ -72,7 +72,7 @@ impl Default for PostgresOptions {
     fn default() -> Self {
         PostgresOptions {
             max_connections: 16,
-            writers: 2,
+            writers: 4,
             max_batch: 256,
         }
     }

@@ -47,6 +47,13 @@ async fn run(pool: PgPool, queue: Arc<Mutex<mpsc::Receiver<AppendRequest>>>, max
             if queue.recv_many(&mut requests, max_batch).await == 0 {
                 return;
             }
+            // Let appenders woken by the previous commit queue up behind the
+            // first one, so that they share this transaction.
+            tokio::task::yield_now().await;
+            let room = max_batch.saturating_sub(requests.len());
+            if room > 0 && !queue.is_empty() {
+                queue.recv_many(&mut requests, room).await;
+            }
         }
         let outcomes = write_with_retries(&pool, &requests).await;
         for (request, outcome) in requests.into_iter().zip(outcomes) {
@@ -105,13 +112,15 @@ fn is_lost_race(error: &sqlx::Error) -> bool {
 
 /// Writes one batch. `Ok(None)` means a stream this batch creates was
 /// created concurrently by another transaction: nothing was written.
+///
+/// Three statements besides BEGIN and COMMIT: look up (and lock), write the
+/// streams, take positions and insert the events.
 async fn write_batch(
     pool: &PgPool,
     requests: &[AppendRequest],
 ) -> Result<Option<Vec<Result<AppendOutcome, EventStoreError>>>, sqlx::Error> {
     let mut transaction = pool.begin().await?;
-    let revisions = lock_streams(&mut transaction, requests).await?;
-    let stored = stored_events(&mut transaction, requests).await?;
+    let (revisions, stored) = lock_and_look_up(&mut transaction, requests).await?;
     let plan = batch::plan(requests, &revisions, &stored);
 
     if plan.event_count == 0 {
@@ -129,25 +138,27 @@ async fn write_batch(
         .stream_revisions
         .iter()
         .partition(|(stream, _)| revisions.contains_key(**stream));
-    let (names, values) = columns(&existing);
-    sqlx::query(
-        "UPDATE es_streams s SET revision = u.revision \
-         FROM UNNEST($1::text[], $2::bigint[]) AS u(name, revision) WHERE s.name = u.name",
+    let (existing_names, existing_revisions) = columns(&existing);
+    let (created_names, created_revisions) = columns(&created);
+    let inserted: i64 = sqlx::query_scalar(
+        "WITH updated AS ( \
+             UPDATE es_streams s SET revision = u.revision \
+             FROM UNNEST($1::text[], $2::bigint[]) AS u(name, revision) \
+             WHERE s.name = u.name RETURNING 1 \
+         ), created AS ( \
+             INSERT INTO es_streams (name, revision) \
+             SELECT * FROM UNNEST($3::text[], $4::bigint[]) \
+             ON CONFLICT (name) DO NOTHING RETURNING 1 \
+         ) \
+         SELECT count(*) FROM created",
     )
-    .bind(&names)
-    .bind(&values)
-    .execute(&mut *transaction)
+    .bind(&existing_names)
+    .bind(&existing_revisions)
+    .bind(&created_names)
+    .bind(&created_revisions)
+    .fetch_one(&mut *transaction)
     .await?;
-    let (names, values) = columns(&created);
-    let inserted = sqlx::query(
-        "INSERT INTO es_streams (name, revision) \
-         SELECT * FROM UNNEST($1::text[], $2::bigint[]) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(&names)
-    .bind(&values)
-    .execute(&mut *transaction)
-    .await?;
-    if inserted.rows_affected() != created.len() as u64 {
+    if inserted != created.len() as i64 {
         transaction.rollback().await?;
         return Ok(None);
     }
@@ -166,72 +177,63 @@ fn columns(revisions: &[(&&StreamName, &u64)]) -> (Vec<String>, Vec<i64>) {
         .unzip()
 }
 
-/// Locks the batch's existing streams in name order and reads their revisions.
-async fn lock_streams(
+/// In one statement: locks the batch's existing streams in name order and
+/// reads their revisions, and finds the batch's event ids already stored.
+async fn lock_and_look_up(
     transaction: &mut Transaction<'_, Postgres>,
     requests: &[AppendRequest],
-) -> Result<HashMap<StreamName, u64>, sqlx::Error> {
+) -> Result<(HashMap<StreamName, u64>, HashMap<Uuid, StoredEventRef>), sqlx::Error> {
     let mut names: Vec<&str> = requests.iter().map(|r| r.stream.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    let rows = sqlx::query(
-        "SELECT name, revision FROM es_streams WHERE name = ANY($1) ORDER BY name FOR UPDATE",
-    )
-    .bind(&names)
-    .fetch_all(&mut **transaction)
-    .await?;
-    let mut revisions = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let name: String = row.try_get(0)?;
-        let revision: i64 = row.try_get(1)?;
-        if let (Ok(name), Ok(revision)) = (StreamName::parse(name), u64::try_from(revision)) {
-            revisions.insert(name, revision);
-        }
-    }
-    Ok(revisions)
-}
-
-/// The batch's event ids that are already stored, and where.
-async fn stored_events(
-    transaction: &mut Transaction<'_, Postgres>,
-    requests: &[AppendRequest],
-) -> Result<HashMap<Uuid, StoredEventRef>, sqlx::Error> {
     let ids: Vec<Uuid> = requests
         .iter()
         .flat_map(|r| r.events.iter().map(|e| e.id))
         .collect();
     let rows = sqlx::query(
-        "SELECT event_id, stream, revision, position FROM es_events WHERE event_id = ANY($1)",
+        "WITH locked AS ( \
+             SELECT name, revision FROM es_streams WHERE name = ANY($1) ORDER BY name FOR UPDATE \
+         ) \
+         SELECT name, revision, NULL::uuid, NULL::bigint FROM locked \
+         UNION ALL \
+         SELECT stream, revision, event_id, position FROM es_events WHERE event_id = ANY($2)",
     )
+    .bind(&names)
     .bind(&ids)
     .fetch_all(&mut **transaction)
     .await?;
-    let mut stored = HashMap::with_capacity(rows.len());
+    let mut revisions = HashMap::new();
+    let mut stored = HashMap::new();
     for row in rows {
-        let id: Uuid = row.try_get(0)?;
-        let stream: String = row.try_get(1)?;
-        let revision: i64 = row.try_get(2)?;
-        let position: i64 = row.try_get(3)?;
-        if let (Ok(stream), Ok(revision), Ok(position)) = (
-            StreamName::parse(stream),
-            u64::try_from(revision),
-            u64::try_from(position),
-        ) {
-            stored.insert(
-                id,
-                StoredEventRef {
-                    stream,
-                    revision,
-                    position: PlannedPosition::Committed(Position::new(position)),
-                },
-            );
+        let stream: String = row.try_get(0)?;
+        let revision: i64 = row.try_get(1)?;
+        let event_id: Option<Uuid> = row.try_get(2)?;
+        let position: Option<i64> = row.try_get(3)?;
+        let (Ok(stream), Ok(revision)) = (StreamName::parse(stream), u64::try_from(revision))
+        else {
+            continue;
+        };
+        match (event_id, position.and_then(|p| u64::try_from(p).ok())) {
+            (Some(id), Some(position)) => {
+                stored.insert(
+                    id,
+                    StoredEventRef {
+                        stream,
+                        revision,
+                        position: PlannedPosition::Committed(Position::new(position)),
+                    },
+                );
+            }
+            _ => {
+                revisions.insert(stream, revision);
+            }
         }
     }
-    Ok(stored)
+    Ok((revisions, stored))
 }
 
-/// Takes the batch's positions from the global counter and inserts its
-/// events, then queues the notification (sent by PostgreSQL at commit).
+/// Takes the batch's positions from the global counter, inserts its events
+/// and queues the notification (PostgreSQL sends it at commit).
 /// Returns the base position: the batch's events follow it.
 async fn insert_events(
     transaction: &mut Transaction<'_, Postgres>,
@@ -280,8 +282,10 @@ async fn insert_events(
                  $12::timestamptz[]) \
                  AS e(offset_in_batch, event_id, stream, revision, event_type, schema_version, \
                  data, correlation_id, causation_id, user_id, occurred_at) \
+         ), notified AS ( \
+             SELECT pg_notify($13, ((SELECT base FROM counter) + $1)::text) \
          ) \
-         SELECT base FROM counter",
+         SELECT base FROM counter, notified",
     )
     .bind(count)
     .bind(&offsets)
@@ -295,12 +299,8 @@ async fn insert_events(
     .bind(&causation_ids)
     .bind(&user_ids)
     .bind(&occurred_ats)
+    .bind(NOTIFY_CHANNEL)
     .fetch_one(&mut **transaction)
     .await?;
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind((base + count).to_string())
-        .execute(&mut **transaction)
-        .await?;
     Ok(Position::new(u64::try_from(base).unwrap_or(0)))
 }
