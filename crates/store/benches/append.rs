@@ -37,7 +37,7 @@ impl<T: EventStore + CheckpointStore> Store for T {}
 
 fn order_events(user: &str) -> (StreamName, Vec<NewEvent>) {
     let order_id = OrderId::from_uuid(Uuid::now_v7()).unwrap();
-    let command = OrderCommand::from(testing::create_order(order_id.clone(), user));
+    let command = OrderCommand::from(testing::create_order(order_id, user));
     let events: Vec<OrderEvent> = decide(None, &command, OffsetDateTime::now_utc()).unwrap();
     let correlation_id = Uuid::now_v7();
     let new_events = events
