@@ -1,0 +1,288 @@
+//! The built-in dev identity provider: Keycloak-shaped endpoints, demo users, real RS256.
+//!
+//! `orderflow up` runs it so nothing external is needed to try orderflow. It is a real
+//! OIDC provider as far as services can tell: they find it by discovery and verify its
+//! tokens against its JWKS over HTTP, exactly as they would Keycloak's — there is no
+//! in-process shortcut.
+//!
+//! - Realm `orderflow`; paths, claims and token/error JSON as Keycloak's (see
+//!   [`DevIssuer::router`]).
+//! - Users: `alice`/`alice`, `bob`/`bob` (role `buyer`), `admin`/`admin` (role `admin`), ids
+//!   UUID v5 of the username; or a JSON users file
+//!   `[{ "username", "password", "id"?, "roles": [..] }]`.
+//! - Clients: public `orderflow-web` (password and refresh_token grants) and confidential
+//!   `orderflow-service` (client_credentials; secret [`DEFAULT_SERVICE_CLIENT_SECRET`] unless
+//!   configured; sub = the stable id of `service-account-orderflow-service`; roles
+//!   `["service"]` unless configured).
+//! - Access tokens live [`DevIssuer::DEFAULT_TOKEN_LIFETIME`] (3600 s, longer than
+//!   Keycloak's 300 s default, for comfortable manual testing); refresh tokens twice that.
+//! - The RSA key is made on first start (2048 bits, on the blocking pool) and kept in
+//!   `{data_dir}/dev-issuer/signing-key.pem` (PKCS#8, mode 0600); its `kid` is the RFC 7638
+//!   thumbprint, so it is stable across restarts.
+//!
+//! The issuer URL is an input, because only the caller knows the public address: bind the
+//! listener first (port 0 is fine), then pass
+//! `DevIssuer::issuer_url_for_base(&format!("http://{addr}"))`, or re-point an existing
+//! issuer with [`DevIssuer::with_issuer_url`].
+
+mod directory;
+mod error;
+mod oauth_error;
+mod routes;
+mod signing_key;
+mod token_request;
+mod tokens;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use directory::{
+    DEFAULT_SERVICE_CLIENT_SECRET, DEV_USER_ID_NAMESPACE, DevUser, SERVICE_CLIENT_ID,
+    WEB_CLIENT_ID, stable_user_id,
+};
+pub use error::DevIssuerError;
+pub use tokens::TokenResponse;
+
+use directory::ServiceClient;
+use signing_key::SigningKey;
+use tokens::{Grant, Lifetimes};
+
+/// The realm every path and the issuer URL live under.
+pub const REALM_PATH: &str = "/realms/orderflow";
+
+/// The dev identity provider. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct DevIssuer {
+    state: Arc<DevIssuerState>,
+}
+
+#[derive(Debug, Clone)]
+struct DevIssuerState {
+    /// `{public base URL}/realms/orderflow`, exactly as tokens carry it in `iss`.
+    issuer_url: String,
+    signing_key: Arc<SigningKey>,
+    users: Arc<[DevUser]>,
+    service_client: ServiceClient,
+    lifetimes: Lifetimes,
+}
+
+impl DevIssuer {
+    /// How long access tokens live unless configured otherwise.
+    pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+    /// The longest access-token lifetime accepted (longer values are clamped).
+    pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+    /// Loads the signing key from `{data_dir}/dev-issuer/signing-key.pem`, creating it on
+    /// first start (a 2048-bit RSA key; generation runs on the blocking pool), and the users
+    /// from `users_file` or the demo users.
+    pub async fn load_or_create(
+        data_dir: &Path,
+        issuer_url: String,
+        users_file: Option<&Path>,
+    ) -> Result<Self, DevIssuerError> {
+        let issuer_url = normalized_issuer_url(issuer_url)?;
+        let data_dir = data_dir.to_path_buf();
+        let users_file = users_file.map(Path::to_path_buf);
+        let (signing_key, users) = tokio::task::spawn_blocking(move || {
+            let signing_key = signing_key::load_or_create_signing_key(&data_dir)?;
+            let users = match users_file {
+                Some(path) => directory::users_from_file(&path)?,
+                None => directory::default_users(),
+            };
+            Ok::<_, DevIssuerError>((signing_key, users))
+        })
+        .await
+        .map_err(|error| DevIssuerError::KeyGeneration(format!("background task: {error}")))??;
+        tracing::info!(issuer = %issuer_url, kid = %signing_key.key_id, "dev issuer ready");
+        Ok(Self {
+            state: Arc::new(DevIssuerState {
+                issuer_url,
+                signing_key: Arc::new(signing_key),
+                users: users.into(),
+                service_client: ServiceClient::default(),
+                lifetimes: lifetimes_for(Self::DEFAULT_TOKEN_LIFETIME),
+            }),
+        })
+    }
+
+    /// The issuer URL for a public base URL: `{base_url}/realms/orderflow`.
+    pub fn issuer_url_for_base(base_url: &str) -> String {
+        format!("{}{REALM_PATH}", base_url.trim_end_matches('/'))
+    }
+
+    /// Where the signing key of `data_dir` is kept.
+    pub fn signing_key_path(data_dir: &Path) -> PathBuf {
+        signing_key::key_path(data_dir)
+    }
+
+    /// The same issuer (key, users, clients) under another URL, e.g. once the listener's
+    /// port is known.
+    pub fn with_issuer_url(mut self, issuer_url: String) -> Result<Self, DevIssuerError> {
+        Arc::make_mut(&mut self.state).issuer_url = normalized_issuer_url(issuer_url)?;
+        Ok(self)
+    }
+
+    /// Access tokens live `lifetime` (clamped to 1 s ..= [`Self::MAX_TOKEN_LIFETIME`]).
+    pub fn with_token_lifetime(mut self, lifetime: Duration) -> Self {
+        Arc::make_mut(&mut self.state).lifetimes = lifetimes_for(lifetime);
+        self
+    }
+
+    /// The `orderflow-service` client's secret and the roles its tokens carry.
+    pub fn with_service_client(mut self, secret: String, roles: Vec<String>) -> Self {
+        Arc::make_mut(&mut self.state).service_client = ServiceClient { secret, roles };
+        self
+    }
+
+    /// The issuer URL tokens carry in `iss`.
+    pub fn issuer_url(&self) -> &str {
+        &self.state.issuer_url
+    }
+
+    /// The signing key's `kid` (its RFC 7638 thumbprint).
+    pub fn key_id(&self) -> &str {
+        &self.state.signing_key.key_id
+    }
+
+    /// The users who may sign in (passwords are not exposed).
+    pub fn users(&self) -> &[DevUser] {
+        &self.state.users
+    }
+
+    /// An access token for `username` as if it had signed in to `orderflow-web`, without a
+    /// password: for `orderflow token --user NAME`, which already holds the signing key.
+    pub fn issue_for_user(&self, username: &str) -> Result<TokenResponse, DevIssuerError> {
+        let user = self
+            .state
+            .users
+            .iter()
+            .find(|user| user.username() == username)
+            .ok_or_else(|| DevIssuerError::UnknownUser(username.to_owned()))?;
+        self.mint_for_user(user, WEB_CLIENT_ID, None)
+    }
+
+    /// An access token for the `orderflow-service` service account.
+    pub fn issue_for_service_client(&self) -> Result<TokenResponse, DevIssuerError> {
+        let username = ServiceClient::username();
+        tokens::mint(
+            &self.state.signing_key,
+            &self.state.issuer_url,
+            self.state.lifetimes,
+            &Grant {
+                subject: ServiceClient::subject(),
+                username: &username,
+                roles: &self.state.service_client.roles,
+                client_id: SERVICE_CLIENT_ID,
+                session: None,
+            },
+        )
+    }
+
+    /// The HTTP endpoints under `/realms/orderflow`: discovery, JWKS (`…/certs`), token,
+    /// and a 501 authorization endpoint (there is no login page).
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.clone())
+    }
+
+    fn authenticate(&self, username: &str, password: &str) -> Option<&DevUser> {
+        directory::authenticate(&self.state.users, username, password)
+    }
+
+    fn mint_for_user(
+        &self,
+        user: &DevUser,
+        client_id: &str,
+        session: Option<uuid::Uuid>,
+    ) -> Result<TokenResponse, DevIssuerError> {
+        tokens::mint(
+            &self.state.signing_key,
+            &self.state.issuer_url,
+            self.state.lifetimes,
+            &Grant {
+                subject: user.id(),
+                username: user.username(),
+                roles: user.roles(),
+                client_id,
+                session: Some(session.unwrap_or_else(uuid::Uuid::new_v4)),
+            },
+        )
+    }
+
+    /// New tokens for a valid refresh token issued to `client_id`, if its user still exists.
+    fn refresh(
+        &self,
+        refresh_token: &str,
+        client_id: &str,
+    ) -> Option<Result<TokenResponse, DevIssuerError>> {
+        let claims = tokens::verify_refresh_token(
+            &self.state.signing_key,
+            &self.state.issuer_url,
+            refresh_token,
+        )?;
+        if claims.azp != client_id {
+            return None;
+        }
+        let user = self
+            .state
+            .users
+            .iter()
+            .find(|user| user.id() == claims.sub)?;
+        Some(self.mint_for_user(user, client_id, Some(claims.sid)))
+    }
+}
+
+fn lifetimes_for(access: Duration) -> Lifetimes {
+    let access = access.clamp(Duration::from_secs(1), DevIssuer::MAX_TOKEN_LIFETIME);
+    Lifetimes {
+        access,
+        refresh: access * 2,
+    }
+}
+
+/// Checks the issuer URL is absolute http(s) without query or fragment; drops a trailing `/`.
+fn normalized_issuer_url(issuer_url: String) -> Result<String, DevIssuerError> {
+    let trimmed = issuer_url.trim().trim_end_matches('/');
+    let host_and_path = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match host_and_path {
+        Some(rest)
+            if !rest.is_empty() && !rest.starts_with('/') && !rest.contains(['?', '#', ' ']) =>
+        {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(DevIssuerError::InvalidIssuerUrl(issuer_url)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issuer_url_of_a_base_url_is_its_orderflow_realm() {
+        assert_eq!(
+            DevIssuer::issuer_url_for_base("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080/realms/orderflow"
+        );
+    }
+
+    #[test]
+    fn issuer_urls_must_be_absolute_http_urls() {
+        assert_eq!(
+            normalized_issuer_url("http://localhost:1/realms/orderflow/".into()).ok(),
+            Some("http://localhost:1/realms/orderflow".into())
+        );
+        for bad in [
+            "",
+            "localhost:8080",
+            "ftp://x",
+            "http://",
+            "http:///path",
+            "http://x/?a=b",
+        ] {
+            assert!(normalized_issuer_url(bad.into()).is_err(), "{bad}");
+        }
+    }
+}

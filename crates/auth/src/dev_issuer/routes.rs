@@ -1,0 +1,140 @@
+//! The dev issuer's HTTP endpoints, under `/realms/orderflow` like Keycloak's.
+//!
+//! Guarantees: bad input never gets a 5xx — a body that is not a form, too large (over
+//! 16 KiB), with repeated or missing parameters, an unknown client or grant, or wrong
+//! credentials each get the OAuth error Keycloak would send (see `oauth_error`).
+//! Token answers carry `Cache-Control: no-store`.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::directory::WEB_CLIENT_ID;
+use super::oauth_error::OAuthError;
+use super::token_request::{AuthenticatedClient, TokenRequestForm};
+use super::{DevIssuer, TokenResponse};
+
+/// The grants the token endpoint knows.
+const SUPPORTED_GRANTS: [&str; 3] = ["password", "client_credentials", "refresh_token"];
+
+/// The issuer's routes, with the issuer as state.
+pub(crate) fn router(issuer: DevIssuer) -> Router {
+    Router::new()
+        .route(
+            "/realms/orderflow/.well-known/openid-configuration",
+            get(discovery_document),
+        )
+        .route("/realms/orderflow/protocol/openid-connect/certs", get(jwks))
+        .route(
+            "/realms/orderflow/protocol/openid-connect/token",
+            post(token_endpoint),
+        )
+        .route(
+            "/realms/orderflow/protocol/openid-connect/auth",
+            any(authorization_endpoint),
+        )
+        .with_state(issuer)
+}
+
+async fn discovery_document(State(issuer): State<DevIssuer>) -> Response {
+    let base = issuer.issuer_url();
+    Json(json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/protocol/openid-connect/auth"),
+        "token_endpoint": format!("{base}/protocol/openid-connect/token"),
+        "jwks_uri": format!("{base}/protocol/openid-connect/certs"),
+        "grant_types_supported": SUPPORTED_GRANTS,
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["openid", "profile", "email"],
+        "claims_supported": [
+            "iss", "sub", "aud", "azp", "exp", "iat", "jti", "typ",
+            "preferred_username", "realm_access", "scope", "sid"
+        ],
+    }))
+    .into_response()
+}
+
+async fn jwks(State(issuer): State<DevIssuer>) -> Response {
+    Json(json!({ "keys": [issuer.state.signing_key.public_jwk] })).into_response()
+}
+
+async fn authorization_endpoint() -> Response {
+    let body = json!({
+        "error": "unsupported_response_type",
+        "error_description": "The dev issuer has no login page; use the password or client_credentials grant at the token endpoint",
+    });
+    (StatusCode::NOT_IMPLEMENTED, Json(body)).into_response()
+}
+
+async fn token_endpoint(
+    State(issuer): State<DevIssuer>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match grant_tokens(&issuer, &headers, body).await {
+        Ok(tokens) => {
+            let mut response = Json(tokens).into_response();
+            let response_headers = response.headers_mut();
+            response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response_headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(refusal) => {
+            tracing::debug!(?refusal, "token request refused");
+            refusal.into_response()
+        }
+    }
+}
+
+async fn grant_tokens(
+    issuer: &DevIssuer,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<TokenResponse, OAuthError> {
+    let form = TokenRequestForm::read(headers, body).await?;
+    let grant_type = form.required("grant_type", "Missing form parameter: grant_type")?;
+    if !SUPPORTED_GRANTS.contains(&grant_type) {
+        return Err(OAuthError::unsupported_grant_type());
+    }
+    let client = AuthenticatedClient::from_request(issuer, headers, &form)?;
+    let minted = match (grant_type, client) {
+        ("password", AuthenticatedClient::Web) => {
+            let username = form.required("username", "Missing parameter: username")?;
+            let password = form.required("password", "Missing parameter: password")?;
+            let user = issuer
+                .authenticate(username, password)
+                .ok_or_else(OAuthError::invalid_user_credentials)?;
+            issuer.mint_for_user(user, WEB_CLIENT_ID, None)
+        }
+        ("password", AuthenticatedClient::Service) => {
+            return Err(OAuthError::unauthorized_client(
+                "Client not allowed for direct access grants",
+            ));
+        }
+        ("client_credentials", AuthenticatedClient::Service) => issuer.issue_for_service_client(),
+        ("client_credentials", AuthenticatedClient::Web) => {
+            return Err(OAuthError::unauthorized_client(
+                "Public client not allowed to retrieve service account",
+            ));
+        }
+        ("refresh_token", client) => {
+            let refresh_token =
+                form.required("refresh_token", "Missing parameter: refresh_token")?;
+            issuer
+                .refresh(refresh_token, client.client_id())
+                .ok_or_else(OAuthError::invalid_refresh_token)?
+        }
+        _ => return Err(OAuthError::unsupported_grant_type()),
+    };
+    minted.map_err(|error| {
+        tracing::error!(%error, "the dev issuer cannot sign a token");
+        OAuthError::server_error()
+    })
+}

@@ -1,0 +1,28 @@
+//! Authentication for orderflow: who is calling, proven by an OIDC access token.
+//!
+//! Two halves, one contract:
+//! - [`validator`]: an OIDC *resource server*. It finds the provider by discovery, caches its
+//!   JWKS, and turns a bearer token into a [`Principal`] — or into an [`AuthError`] that says
+//!   exactly why not and whether the caller (401) or the provider (503) is at fault. Only
+//!   asymmetric signatures by a published signing key are accepted.
+//! - [`dev_issuer`]: the built-in, Keycloak-shaped identity provider used by `orderflow up`.
+//!   Services validate its tokens through the same HTTP discovery path as any other
+//!   provider's; there is no in-process back door.
+//!
+//! Keys, secrets and tokens never appear in `Debug` output or logs.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod bearer;
+pub mod dev_issuer;
+mod error;
+mod http_client;
+mod principal;
+pub mod validator;
+
+pub use bearer::bearer_token_from_header;
+pub use dev_issuer::{DevIssuer, DevIssuerError, TokenResponse};
+pub use error::AuthError;
+pub use http_client::{default_http_client, install_tls_crypto_provider};
+pub use principal::{ADMIN_ROLE, BUYER_ROLE, Principal, SERVICE_ROLE};
+pub use validator::{TokenValidator, ValidatorConfig};
