@@ -1,4 +1,5 @@
--- The event store. See src/postgres/mod.rs for why positions come from
+-- The event store. Event bodies are `json` (kept as text: no parse on read
+-- or write beyond a syntax check) since nothing queries inside them. See src/postgres/mod.rs for why positions come from
 -- es_global_position instead of a sequence.
 
 CREATE TABLE es_streams (
@@ -13,7 +14,7 @@ CREATE TABLE es_events (
     revision       bigint      NOT NULL,
     event_type     text        NOT NULL,
     schema_version smallint    NOT NULL,
-    data           jsonb       NOT NULL,
+    data           json        NOT NULL,
     correlation_id uuid        NOT NULL,
     causation_id   uuid        NOT NULL,
     user_id        text,

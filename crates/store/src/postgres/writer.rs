@@ -260,7 +260,7 @@ async fn insert_events(
             revisions.push(to_i64(write.first_revision + index));
             event_types.push(event.event_type.as_str());
             schema_versions.push(i16::try_from(event.schema_version).unwrap_or(i16::MAX));
-            data.push(&event.data);
+            data.push(event.data.to_string());
             correlation_ids.push(event.metadata.correlation_id);
             causation_ids.push(event.metadata.causation_id);
             user_ids.push(event.metadata.user_id.as_deref());
@@ -275,10 +275,10 @@ async fn insert_events(
              INSERT INTO es_events (position, event_id, stream, revision, event_type, \
                  schema_version, data, correlation_id, causation_id, user_id, occurred_at) \
              SELECT (SELECT base FROM counter) + e.offset_in_batch, e.event_id, e.stream, \
-                 e.revision, e.event_type, e.schema_version, e.data, e.correlation_id, \
+                 e.revision, e.event_type, e.schema_version, e.data::json, e.correlation_id, \
                  e.causation_id, e.user_id, e.occurred_at \
              FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], \
-                 $7::smallint[], $8::jsonb[], $9::uuid[], $10::uuid[], $11::text[], \
+                 $7::smallint[], $8::text[], $9::uuid[], $10::uuid[], $11::text[], \
                  $12::timestamptz[]) \
                  AS e(offset_in_batch, event_id, stream, revision, event_type, schema_version, \
                  data, correlation_id, causation_id, user_id, occurred_at) \
