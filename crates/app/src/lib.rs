@@ -7,5 +7,13 @@
 //! traits of [`ports`].
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod context;
+pub mod error;
+pub mod mediator;
+pub mod orders;
 pub mod ports;
 pub mod subscription;
+
+pub use context::{Actor, IdempotencyKey, RequestContext};
+pub use error::AppError;
+pub use mediator::{Handle, Mediator, Request};

@@ -1,6 +1,9 @@
 //! The ports: traits that adapters implement and use cases call.
 
+pub mod clock;
 pub mod event_store;
+
+pub use clock::{Clock, SystemClock};
 
 pub use event_store::{
     ActualRevision, AppendOutcome, CheckpointStore, EventMetadata, EventStore, EventStoreError,

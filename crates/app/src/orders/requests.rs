@@ -1,0 +1,143 @@
+//! The order requests: their role checks and their validation.
+
+use orderflow_domain::{CreateOrder, OrderId, RawOrder, UserId, ValidationErrors};
+use orderflow_domain::{FieldError, MAX_REASON_CHARS};
+
+use crate::context::{Actor, RequestContext};
+use crate::error::AppError;
+use crate::mediator::Request;
+use crate::orders::OrderChange;
+
+/// A buyer places an order (`POST /orders`).
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    pub order: RawOrder,
+}
+
+impl Request for PlaceOrder {
+    type Validated = CreateOrder;
+    type Response = OrderChange;
+    const NAME: &'static str = "place_order";
+
+    fn authorize(&self, actor: &Actor) -> Result<(), AppError> {
+        if actor.is_buyer {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("only buyers place orders"))
+        }
+    }
+
+    fn validate(self, context: &RequestContext) -> Result<CreateOrder, AppError> {
+        let order_id = OrderId::from_uuid(context.id_for("order"))
+            .map_err(|error| AppError::Internal(error.to_string()))?;
+        Ok(CreateOrder::parse(
+            order_id,
+            context.actor.user_id.clone(),
+            self.order,
+        )?)
+    }
+}
+
+/// An admin confirms a pending order.
+#[derive(Debug, Clone)]
+pub struct ConfirmOrder {
+    pub order_id: OrderId,
+}
+
+impl Request for ConfirmOrder {
+    type Validated = OrderId;
+    type Response = OrderChange;
+    const NAME: &'static str = "confirm_order";
+
+    fn authorize(&self, actor: &Actor) -> Result<(), AppError> {
+        if actor.is_admin {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("only admins confirm orders"))
+        }
+    }
+
+    fn validate(self, _: &RequestContext) -> Result<OrderId, AppError> {
+        Ok(self.order_id)
+    }
+}
+
+/// The owner or an admin cancels a pending order.
+#[derive(Debug, Clone)]
+pub struct CancelOrder {
+    pub order_id: OrderId,
+    pub reason: Option<String>,
+}
+
+impl Request for CancelOrder {
+    type Validated = CancelOrder;
+    type Response = OrderChange;
+    const NAME: &'static str = "cancel_order";
+
+    fn authorize(&self, _: &Actor) -> Result<(), AppError> {
+        Ok(())
+    }
+
+    fn validate(self, _: &RequestContext) -> Result<CancelOrder, AppError> {
+        if let Some(reason) = &self.reason
+            && reason.chars().count() > MAX_REASON_CHARS
+        {
+            return Err(AppError::Validation(ValidationErrors::single(
+                FieldError::new(
+                    "reason",
+                    "too_long",
+                    format!("a reason has at most {MAX_REASON_CHARS} characters"),
+                ),
+            )));
+        }
+        Ok(self)
+    }
+}
+
+/// The owner or an admin subscribes a user to an order's updates.
+#[derive(Debug, Clone)]
+pub struct SubscribeToOrder {
+    pub order_id: OrderId,
+    pub subscriber_id: String,
+}
+
+impl Request for SubscribeToOrder {
+    type Validated = (OrderId, UserId);
+    type Response = OrderChange;
+    const NAME: &'static str = "subscribe_to_order";
+
+    fn authorize(&self, _: &Actor) -> Result<(), AppError> {
+        Ok(())
+    }
+
+    fn validate(self, _: &RequestContext) -> Result<(OrderId, UserId), AppError> {
+        let subscriber = UserId::parse(&self.subscriber_id).map_err(|error| {
+            AppError::Validation(ValidationErrors::single(FieldError::new(
+                "subscriberId",
+                error.code(),
+                error.to_string(),
+            )))
+        })?;
+        Ok((self.order_id, subscriber))
+    }
+}
+
+/// Reads one order: its owner or an admin (anyone else gets "not found").
+#[derive(Debug, Clone)]
+pub struct GetOrder {
+    pub order_id: OrderId,
+}
+
+impl Request for GetOrder {
+    type Validated = OrderId;
+    type Response = orderflow_domain::Order;
+    const NAME: &'static str = "get_order";
+
+    fn authorize(&self, _: &Actor) -> Result<(), AppError> {
+        Ok(())
+    }
+
+    fn validate(self, _: &RequestContext) -> Result<OrderId, AppError> {
+        Ok(self.order_id)
+    }
+}
