@@ -29,3 +29,24 @@ drop_leftover_test_databases() {
             "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null
     done
 }
+
+AMQP_HOST=${AMQP_HOST:-127.0.0.1}
+AMQP_PORT=${AMQP_PORT:-5672}
+
+amqp_answers() {
+    (exec 3<>"/dev/tcp/$AMQP_HOST/$AMQP_PORT") 2>/dev/null
+}
+
+ensure_rabbitmq() {
+    if amqp_answers; then
+        return 0
+    fi
+    echo "RabbitMQ is not answering on $AMQP_HOST:$AMQP_PORT; starting it" >&2
+    rabbitmq-server -detached || true
+    for _ in $(seq 1 90); do
+        amqp_answers && return 0
+        sleep 1
+    done
+    echo "error: RabbitMQ is still down on $AMQP_HOST:$AMQP_PORT; the tests need it" >&2
+    exit 1
+}

@@ -1,65 +1,111 @@
-//! The command line of the contract in `DESIGN.md`: every command is listed,
-//! and a command whose component has not landed yet says so and exits with
+//! The command line of the contract in `DESIGN.md`. Every command is listed;
+//! a command whose component has not landed yet says so and exits with
 //! status 2 instead of pretending.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// orderflow: an event-sourced order platform with real-time push.
 #[derive(Debug, Parser)]
 #[command(name = "orderflow", version, about)]
 pub(crate) struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
-    /// Everything in one process on embedded defaults (not yet: arrives with the orders API).
-    Up {
-        /// Where the event store, search index and keys live.
-        #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "./data")]
-        data_dir: PathBuf,
-        /// Address of the one HTTP listener.
-        #[arg(long, env = "ORDERFLOW_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-    },
-    /// The orders service alone, in server mode (not yet).
-    Orders,
+pub(crate) enum Command {
+    /// Everything in one process on embedded defaults: dev issuer + orders API.
+    Up(UpArgs),
+    /// The orders service alone, in server mode (PostgreSQL, external OIDC issuer).
+    Orders(ServiceArgs),
     /// The API gateway (BFF) alone, in server mode (not yet).
     Gateway,
     /// The SignalR push hub alone, in server mode (not yet).
     PushHub,
-    /// The built-in dev identity provider alone (not yet).
-    Idp,
-    /// Print an access token from the dev issuer (not yet).
-    Token {
-        /// A user of the dev issuer, e.g. alice.
-        #[arg(long)]
-        user: String,
-    },
+    /// The built-in dev identity provider alone.
+    Idp(IdpArgs),
+    /// Print an access token from the dev issuer.
+    Token(TokenArgs),
 }
 
-/// Exit status of a command that is not built yet.
-const NOT_YET: i32 = 2;
+/// Where data lives and where to listen.
+#[derive(Debug, Args)]
+pub(crate) struct CommonArgs {
+    /// Where the embedded event store and the dev issuer's key live.
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "./data")]
+    pub(crate) data_dir: PathBuf,
+    /// Address of the HTTP listener.
+    #[arg(long, env = "ORDERFLOW_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// Base URL clients use to reach this listener (default: from --listen).
+    #[arg(long, env = "ORDERFLOW_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+}
 
-pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
-    let (name, arrives_with) = match cli.command {
-        Command::Up { .. } => ("up", "the orders API (issue: identity and the orders API)"),
-        Command::Orders => (
-            "orders",
-            "the orders API (issue: identity and the orders API)",
-        ),
-        Command::Gateway => ("gateway", "the gateway (issue: gateway/BFF)"),
-        Command::PushHub => ("push-hub", "the push hub (issue: real-time)"),
-        Command::Idp => ("idp", "the dev issuer (issue: identity and the orders API)"),
-        Command::Token { .. } => (
-            "token",
-            "the dev issuer (issue: identity and the orders API)",
-        ),
-    };
-    eprintln!("orderflow {name}: not yet built; it arrives with {arrives_with}.");
-    std::process::exit(NOT_YET);
+/// How a service finds its database and its identity provider.
+#[derive(Debug, Args)]
+pub(crate) struct BackendArgs {
+    /// PostgreSQL URL for the event store; unset means the embedded SQLite file.
+    #[arg(long, env = "ORDERFLOW_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    /// Issuer URL of the OIDC provider to trust (e.g. a Keycloak realm).
+    #[arg(long, env = "ORDERFLOW_OIDC_ISSUER")]
+    pub(crate) oidc_issuer: Option<String>,
+    /// Required audience (matched against `aud` or `azp`); unset means not checked.
+    #[arg(long, env = "ORDERFLOW_OIDC_AUDIENCE")]
+    pub(crate) oidc_audience: Option<String>,
+    /// Take roles from `resource_access.<client>.roles` instead of `realm_access.roles`.
+    #[arg(long, env = "ORDERFLOW_OIDC_ROLES_CLIENT")]
+    pub(crate) oidc_roles_client: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// JSON users file replacing the dev issuer's demo users.
+    #[arg(long, env = "ORDERFLOW_DEV_USERS")]
+    pub(crate) users: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServiceArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdpArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// JSON users file replacing the demo users.
+    #[arg(long, env = "ORDERFLOW_DEV_USERS")]
+    pub(crate) users: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    /// A user of the dev issuer, e.g. alice.
+    #[arg(long)]
+    pub(crate) user: String,
+    /// Where the dev issuer's key lives (the same as `orderflow up`'s).
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "./data")]
+    pub(crate) data_dir: PathBuf,
+    /// Issuer URL the token is for: the `up` or `idp` that will check it.
+    #[arg(
+        long,
+        env = "ORDERFLOW_DEV_ISSUER_URL",
+        default_value = "http://127.0.0.1:8080/realms/orderflow"
+    )]
+    pub(crate) issuer: String,
+    /// JSON users file, if the issuer uses one.
+    #[arg(long, env = "ORDERFLOW_DEV_USERS")]
+    pub(crate) users: Option<PathBuf>,
 }

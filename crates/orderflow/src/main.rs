@@ -1,11 +1,20 @@
-//! The `orderflow` binary. `main` only parses the command line; each command
-//! lives in [`cli`] and says honestly when it is not built yet.
+//! The `orderflow` binary: parses the command line, sets up logging and
+//! hands over to the command. Everything else lives in the modules.
 
 mod cli;
+mod commands;
+mod settings;
+mod shutdown;
+mod startup;
+mod telemetry;
 
 use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
-    let command = cli::Cli::parse();
-    cli::run(command)
+    let cli = cli::Cli::parse();
+    telemetry::init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(commands::run(cli))
 }

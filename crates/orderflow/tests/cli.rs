@@ -1,11 +1,78 @@
-//! The command line lists the whole contract, and unbuilt commands say so.
+//! End to end through the real binary: `orderflow up` on embedded defaults,
+//! the README's curl session run verbatim, `orderflow token`, graceful
+//! shutdown, and honest "not yet" for unbuilt commands.
 #![allow(clippy::unwrap_used)]
 
-use assert_cmd::Command;
+use std::process::Stdio;
+use std::time::Duration;
+
+use assert_cmd::Command as TestCommand;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running `orderflow up` in a temporary data dir.
+struct Running {
+    child: Child,
+    address: String,
+    data_dir: tempfile::TempDir,
+}
+
+async fn orderflow_up(listen: &str) -> Running {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["up", "--listen", listen, "--data-dir"])
+        .arg(data_dir.path())
+        .env_remove("ORDERFLOW_DATABASE_URL")
+        .env_remove("ORDERFLOW_OIDC_ISSUER")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("orderflow up exited early");
+            if let Some(address) = line.strip_prefix("orderflow is listening on ") {
+                return address.to_owned();
+            }
+        }
+    })
+    .await
+    .expect("orderflow up did not start within 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Running {
+        child,
+        address,
+        data_dir,
+    }
+}
+
+async fn password_token(address: &str, user: &str) -> String {
+    let response: serde_json::Value = orderflow_auth::default_http_client()
+        .unwrap()
+        .post(format!(
+            "http://{address}/realms/orderflow/protocol/openid-connect/token"
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=password&client_id=orderflow-web&username={user}&password={user}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["access_token"].as_str().unwrap().to_owned()
+}
 
 #[test]
 fn help_lists_every_command_of_the_contract() {
-    let output = Command::cargo_bin("orderflow")
+    let output = TestCommand::cargo_bin("orderflow")
         .unwrap()
         .arg("--help")
         .output()
@@ -23,7 +90,7 @@ fn help_lists_every_command_of_the_contract() {
 
 #[test]
 fn an_unbuilt_command_says_not_yet_and_fails() {
-    let output = Command::cargo_bin("orderflow")
+    let output = TestCommand::cargo_bin("orderflow")
         .unwrap()
         .arg("push-hub")
         .output()
@@ -33,5 +100,131 @@ fn an_unbuilt_command_says_not_yet_and_fails() {
         String::from_utf8(output.stderr)
             .unwrap()
             .contains("not yet")
+    );
+}
+
+#[test]
+fn the_orders_service_alone_refuses_to_start_without_an_issuer() {
+    let output = TestCommand::cargo_bin("orderflow")
+        .unwrap()
+        .args(["orders", "--listen", "127.0.0.1:0"])
+        .env_remove("ORDERFLOW_OIDC_ISSUER")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("ORDERFLOW_OIDC_ISSUER")
+    );
+}
+
+#[tokio::test]
+async fn up_serves_the_dev_issuer_and_the_orders_api_on_one_listener() {
+    let running = orderflow_up("127.0.0.1:0").await;
+    let client = orderflow_auth::default_http_client().unwrap();
+    let alice = password_token(&running.address, "alice").await;
+    let created = client
+        .post(format!("http://{}/orders", running.address))
+        .bearer_auth(&alice)
+        .json(&serde_json::json!({"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let order: serde_json::Value = created.json().await.unwrap();
+    assert_eq!(order["total"], "25.00");
+    assert_eq!(order["status"], "pending");
+
+    // `orderflow token` signs with the same persisted key and issuer.
+    let output = TestCommand::cargo_bin("orderflow")
+        .unwrap()
+        .args(["token", "--user", "admin", "--issuer"])
+        .arg(format!("http://{}/realms/orderflow", running.address))
+        .arg("--data-dir")
+        .arg(running.data_dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let admin = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let confirmed = client
+        .post(format!(
+            "http://{}/orders/{}/confirm",
+            running.address,
+            order["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let ready = client
+        .get(format!("http://{}/health/ready", running.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn up_stops_gracefully_on_sigterm() {
+    let mut running = orderflow_up("127.0.0.1:0").await;
+    let pid = running.child.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), running.child.wait())
+        .await
+        .expect("orderflow up did not stop within 10 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+/// The README's curl session, run verbatim (curl and jq, as a user would)
+/// against `orderflow up` on the README's address.
+#[tokio::test]
+async fn the_readme_curl_session_works_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let session = readme
+        .split("<!-- readme-session:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- readme-session:end -->").next())
+        .expect("README.md has no readme-session block");
+    let script: String = session
+        .lines()
+        .skip_while(|line| !line.starts_with("```"))
+        .skip(1)
+        .take_while(|line| !line.starts_with("```"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(script.contains("curl"), "the session block has no commands");
+
+    let _running = orderflow_up("127.0.0.1:8080").await;
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the README session failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("\"pending\""),
+        "no pending order in:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("\"confirmed\""),
+        "no confirmed order in:\n{stdout}"
     );
 }

@@ -1,0 +1,267 @@
+//! JSON request bodies, with every refusal as a problem.
+//!
+//! Guarantees, in this order:
+//! - a body over [`MAX_BODY_BYTES`] → 413 `body_too_large` (a declared `Content-Length` is
+//!   refused before reading; a streamed body stops at the limit);
+//! - a body that is not `application/json` (or `application/*+json`) → 415
+//!   `unsupported_media_type`;
+//! - not JSON, a syntax error, trailing data, a wrong type, a missing field → 400
+//!   `malformed_body`, naming the field (`items/0/quantity`) when serde can tell.
+//!
+//! Nothing here ever answers 5xx for a bad body. Values that parse but break the domain's rules
+//! (zero quantity, unknown currency…) are not this module's business: the mediator's
+//! validation answers them with 422.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use orderflow_domain::FieldError;
+use serde::de::DeserializeOwned;
+
+use crate::problem::Problem;
+
+/// The largest request body accepted: 64 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON body deserialized into `T`; the body is required.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+/// A JSON body deserialized into `T`, or `None` when the request has no body at all.
+#[derive(Debug, Clone)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        refuse_declared_oversize(request.headers())?;
+        require_json(request.headers())?;
+        let bytes = read_body(request, state).await?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+impl<S, T> FromRequest<S> for OptionalJsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        refuse_declared_oversize(request.headers())?;
+        let headers = request.headers().clone();
+        let bytes = read_body(request, state).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalJsonBody(None));
+        }
+        require_json(&headers)?;
+        parse(&bytes).map(|value| OptionalJsonBody(Some(value)))
+    }
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "Request body too large",
+        format!("a request body has at most {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+fn malformed(detail: impl Into<String>) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_body",
+        "Malformed request body",
+        detail,
+    )
+}
+
+/// 413 when `Content-Length` already says the body is too large.
+fn refuse_declared_oversize(headers: &HeaderMap) -> Result<(), Problem> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY_BYTES as u64 => Err(too_large()),
+        _ => Ok(()),
+    }
+}
+
+/// 415 unless the content type is JSON.
+fn require_json(headers: &HeaderMap) -> Result<(), Problem> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|text| {
+            text.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let is_json = essence.as_deref().is_some_and(|essence| {
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+    });
+    if is_json {
+        return Ok(());
+    }
+    Err(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "Unsupported media type",
+        "send the body as application/json",
+    ))
+}
+
+/// The whole body, at most [`MAX_BODY_BYTES`] (the router sets that limit).
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, Problem> {
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                tracing::debug!(%rejection, "request body unreadable");
+                malformed("the request body could not be read")
+            }
+        })?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Deserializes `bytes` as one JSON document into `T`.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = pointer_of(error.path());
+        problem_for(error.into_inner(), path)
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| malformed(format!("the body is not valid JSON: {error}")))?;
+    Ok(value)
+}
+
+/// `items[0].quantity` as the domain writes paths: `items/0/quantity` (root: empty).
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(index.to_string()),
+            Segment::Map { key } => Some(key.clone()),
+            Segment::Enum { variant } => Some(variant.clone()),
+            Segment::Unknown => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn problem_for(error: serde_json::Error, path: String) -> Problem {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            malformed(format!("the body is not valid JSON: {error}"))
+        }
+        Category::Data => {
+            let full = error.to_string();
+            let message = match full.rfind(" at line ") {
+                Some(end) if error.line() > 0 => full[..end].to_owned(),
+                _ => full,
+            };
+            let (path, code) = if let Some(field) = missing_field_name(&message) {
+                (join(&path, field), "missing_field")
+            } else if message.starts_with("invalid type") {
+                (path, "invalid_type")
+            } else {
+                (path, "invalid_value")
+            };
+            let detail = if path.is_empty() {
+                format!("the body does not fit: {message}")
+            } else {
+                format!("{path}: {message}")
+            };
+            malformed(detail).with_errors(vec![FieldError::new(path, code, message)])
+        }
+    }
+}
+
+/// `missing field `currency`` → `currency`.
+fn missing_field_name(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+}
+
+fn join(parent: &str, field: &str) -> String {
+    if parent.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{parent}/{field}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use orderflow_domain::RawOrder;
+
+    use super::*;
+
+    #[test]
+    fn a_wrong_type_names_its_field() {
+        let body = br#"{"currency":"EUR","items":[{"sku":"A","name":"B","quantity":"two","unitPrice":"1.00"}]}"#;
+        let problem = parse::<RawOrder>(body).unwrap_err();
+        assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(problem.errors()[0].path, "items/0/quantity");
+        assert_eq!(problem.errors()[0].code, "invalid_type");
+    }
+
+    #[test]
+    fn a_missing_field_names_the_field() {
+        let problem = parse::<RawOrder>(br#"{"items":[]}"#).unwrap_err();
+        assert_eq!(problem.errors()[0].path, "currency");
+        assert_eq!(problem.errors()[0].code, "missing_field");
+        let problem =
+            parse::<RawOrder>(br#"{"currency":"EUR","items":[{"sku":"A"}]}"#).unwrap_err();
+        assert_eq!(problem.errors()[0].path, "items/0/name");
+    }
+
+    #[test]
+    fn syntax_errors_and_trailing_data_are_malformed() {
+        for body in [
+            &b"{"[..],
+            b"not json",
+            b"",
+            br#"{"currency":"EUR","items":[]} x"#,
+        ] {
+            let problem = parse::<RawOrder>(body).unwrap_err();
+            assert_eq!(problem.code(), "malformed_body");
+        }
+    }
+
+    #[test]
+    fn json_media_types_are_recognised() {
+        let mut headers = HeaderMap::new();
+        assert!(require_json(&headers).is_err());
+        for (value, ok) in [
+            ("application/json", true),
+            ("Application/JSON; charset=utf-8", true),
+            ("application/merge-patch+json", true),
+            ("text/plain", false),
+            ("application/x-www-form-urlencoded", false),
+        ] {
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            assert_eq!(require_json(&headers).is_ok(), ok, "{value}");
+        }
+    }
+}

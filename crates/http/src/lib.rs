@@ -1,0 +1,65 @@
+//! The HTTP surface of orderflow: the orders API as an axum [`Router`](axum::Router).
+//!
+//! - [`orders_router`] serves `POST /orders`, `GET /orders/{id}`,
+//!   `POST /orders/{id}/confirm`, `POST /orders/{id}/cancel`, `POST /orders/{id}/subscribers`,
+//!   `/health/live` and `/health/ready` over an [`OrdersApi`].
+//! - Every request is authenticated by the [`TokenValidator`] (the bearer token becomes the
+//!   [`orderflow_app::Actor`]) and sent through the [`Mediator`]; the app layer decides.
+//! - Every error is `application/problem+json` ([`Problem`]); the mapping from the app's and
+//!   the validator's errors lives in `error_mapping.rs`.
+//! - Every response echoes `X-Correlation-Id`; writes carry `ETag` and `Orderflow-Position`.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod correlation;
+mod error_mapping;
+pub mod extract;
+mod problem;
+mod router;
+mod routes;
+mod view;
+
+use std::sync::Arc;
+
+use orderflow_app::Mediator;
+use orderflow_app::orders::OrderHandlers;
+use orderflow_app::ports::{EventStore, SystemClock};
+use orderflow_auth::TokenValidator;
+
+pub use correlation::{CORRELATION_ID_HEADER, CorrelationId};
+pub use extract::IDEMPOTENCY_KEY_HEADER;
+pub use problem::{PROBLEM_JSON, Problem};
+pub use router::{REQUEST_TIMEOUT, orders_router};
+pub use routes::orders::POSITION_HEADER;
+pub use view::{LineView, OrderView};
+
+/// What the orders API runs on. Cheap to clone (every field is shared).
+#[derive(Clone)]
+pub struct OrdersApi {
+    /// Runs the order use cases.
+    pub mediator: Arc<Mediator<OrderHandlers>>,
+    /// Turns bearer tokens into callers.
+    pub validator: TokenValidator,
+    /// The event store, asked by `/health/ready`.
+    pub store: Arc<dyn EventStore>,
+}
+
+impl OrdersApi {
+    /// The API over `store`, with the order handlers on the system clock.
+    pub fn new(store: Arc<dyn EventStore>, validator: TokenValidator) -> Self {
+        let handlers = OrderHandlers::new(store.clone(), Arc::new(SystemClock));
+        OrdersApi {
+            mediator: Arc::new(Mediator::new(handlers)),
+            validator,
+            store,
+        }
+    }
+}
+
+impl std::fmt::Debug for OrdersApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrdersApi")
+            .field("mediator", &self.mediator)
+            .field("validator", &self.validator)
+            .finish_non_exhaustive()
+    }
+}

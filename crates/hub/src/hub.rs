@@ -1,0 +1,192 @@
+//! The push hub: the registry of live connections and the two things callers do with it,
+//! push an update and shut down.
+//!
+//! Guarantees:
+//! - [`PushHub::push`] invokes `PushUpdate` with the caller's one argument on every live
+//!   connection of every distinct user asked for, as a client-result invocation (with an
+//!   `invocationId`), and resolves once each has answered or the acknowledgement timeout has
+//!   passed — never later, whatever the clients do; queuing never waits for a slow client;
+//! - a completion with a result, without one, or with the JS client's "Client didn't provide
+//!   a result." error counts as delivered;
+//! - [`PushHub::shutdown`] sends every connection a Close with `allowReconnect: true`, refuses
+//!   new ones, and waits (at most [`HubConfig::shutdown_grace`]) for them to close.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orderflow_auth::TokenValidator;
+use serde_json::Value;
+
+use crate::HubConfig;
+use crate::negotiate::Negotiations;
+use crate::protocol::{CompletionOutcome, NO_RESULT_ERROR};
+use crate::registry::{CloseCause, Registry};
+use crate::report::{Delivery, DeliveryFailure, FailureReason, PushReport};
+
+/// The client method every push invokes.
+pub const PUSH_UPDATE_METHOD: &str = "PushUpdate";
+
+/// The push hub. Cheap to clone: clones share the registry.
+#[derive(Debug, Clone)]
+pub struct PushHub {
+    pub(crate) inner: Arc<HubState>,
+}
+
+/// What every clone of a [`PushHub`] shares.
+#[derive(Debug)]
+pub(crate) struct HubState {
+    pub(crate) config: HubConfig,
+    /// Turns the bearer token of negotiate and connect into a user.
+    pub(crate) validator: TokenValidator,
+    /// Live connections by user.
+    pub(crate) registry: Registry,
+    /// Negotiated connections waiting for their WebSocket.
+    pub(crate) negotiations: Negotiations,
+}
+
+impl PushHub {
+    /// A hub that authenticates clients with `validator`.
+    pub fn new(validator: TokenValidator, config: HubConfig) -> Self {
+        let negotiations =
+            Negotiations::new(config.negotiation_ttl, config.max_pending_negotiations);
+        Self {
+            inner: Arc::new(HubState {
+                config,
+                validator,
+                registry: Registry::new(),
+                negotiations,
+            }),
+        }
+    }
+
+    /// The limits and timings in force.
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    /// How many connections have completed their handshake and are still open.
+    pub fn connection_count(&self) -> usize {
+        self.inner.registry.live_count()
+    }
+
+    /// How many live connections `user_id` has.
+    pub fn connections_of(&self, user_id: &str) -> usize {
+        self.inner.registry.connections_of(user_id).len()
+    }
+
+    /// Invokes `PushUpdate(update)` on every live connection of `user_ids` and reports, per
+    /// connection, whether it acknowledged within `ack_timeout`
+    /// ([`HubConfig::DEFAULT_ACK_TIMEOUT`] is the usual choice). Duplicate user ids are
+    /// pushed once.
+    #[tracing::instrument(
+        skip_all,
+        fields(users = user_ids.len(), message_id = message_id(&update))
+    )]
+    pub async fn push(
+        &self,
+        user_ids: &[String],
+        update: Value,
+        ack_timeout: Duration,
+    ) -> PushReport {
+        let deadline = tokio::time::Instant::now() + ack_timeout;
+        let argument = update.to_string();
+        let mut report = PushReport::default();
+        let mut waiting = Vec::new();
+        let mut seen = HashSet::new();
+        for user_id in user_ids {
+            if !seen.insert(user_id.as_str()) {
+                continue;
+            }
+            let connections = self.inner.registry.connections_of(user_id);
+            if connections.is_empty() {
+                report.not_connected.push(user_id.clone());
+                continue;
+            }
+            for connection in connections {
+                match connection.invoke(PUSH_UPDATE_METHOD, &argument) {
+                    Ok((invocation_id, completion)) => {
+                        waiting.push((connection, invocation_id, completion));
+                    }
+                    Err(reason) => report.failed.push(DeliveryFailure {
+                        connection: connection.id.clone(),
+                        reason,
+                    }),
+                }
+            }
+        }
+        // Every invocation is queued already: waiting for them one after another, against one
+        // deadline, takes no longer than waiting for all at once.
+        for (connection, invocation_id, completion) in waiting {
+            let id = connection.id.clone();
+            match tokio::time::timeout_at(deadline, completion).await {
+                Ok(Ok(CompletionOutcome::Result(result))) => {
+                    report.delivered.push(Delivery {
+                        connection: id,
+                        result,
+                    });
+                }
+                Ok(Ok(CompletionOutcome::Error(error))) if error == NO_RESULT_ERROR => {
+                    report.delivered.push(Delivery {
+                        connection: id,
+                        result: None,
+                    });
+                }
+                Ok(Ok(CompletionOutcome::Error(error))) => report.failed.push(DeliveryFailure {
+                    connection: id,
+                    reason: FailureReason::ClientError(error),
+                }),
+                Ok(Err(_connection_ended)) => report.failed.push(DeliveryFailure {
+                    connection: id,
+                    reason: FailureReason::Disconnected,
+                }),
+                Err(_elapsed) => {
+                    connection.forget(&invocation_id);
+                    report.timed_out.push(id);
+                }
+            }
+        }
+        tracing::debug!(
+            delivered = report.delivered.len(),
+            timed_out = report.timed_out.len(),
+            failed = report.failed.len(),
+            not_connected = report.not_connected.len(),
+            "push finished"
+        );
+        report
+    }
+
+    /// Sends every connection a Close with `allowReconnect: true`, refuses new negotiations
+    /// and connections from now on, and waits up to [`HubConfig::shutdown_grace`] for the
+    /// connections to close.
+    pub async fn shutdown(&self) {
+        let connections = self.inner.registry.begin_shutdown();
+        self.inner.negotiations.clear();
+        tracing::info!(connections = connections.len(), "push hub shutting down");
+        for connection in &connections {
+            connection.request_close(CloseCause::Shutdown);
+        }
+        let grace = self.inner.config.shutdown_grace;
+        if tokio::time::timeout(grace, self.inner.registry.all_closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                still_open = self.inner.registry.live_count(),
+                "connections did not close within the shutdown grace period"
+            );
+        }
+    }
+
+    /// Whether [`Self::shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.registry.is_shutting_down()
+    }
+}
+
+fn message_id(update: &Value) -> &str {
+    update
+        .get("messageId")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}

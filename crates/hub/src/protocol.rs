@@ -1,0 +1,475 @@
+//! The SignalR JSON hub protocol: records, the handshake, and the messages both sides send.
+//!
+//! Pure and synchronous: no I/O here. Guarantees:
+//! - a record is never longer than the configured limit, and a partial record waiting for the
+//!   rest of its text is bounded by the same limit;
+//! - decoding never panics: whatever a client sends is a [`ClientMessage`], or a
+//!   [`ProtocolError`] that says what was wrong (its text goes into a Close message);
+//! - every frame this module encodes is one JSON object terminated by the record separator,
+//!   with strings escaped by serde_json.
+//!
+//! Only the `json` protocol is spoken; the stateful-reconnect messages (`Ack`, `Sequence`) are
+//! refused because that mode is never offered.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The ASCII record separator that terminates every JSON record (handshake included).
+pub(crate) const RECORD_SEPARATOR: char = '\u{1e}';
+
+/// The only hub protocol spoken.
+pub(crate) const JSON_PROTOCOL: &str = "json";
+
+/// The highest `json` protocol version accepted in a handshake.
+pub(crate) const MAX_JSON_PROTOCOL_VERSION: u32 = 2;
+
+/// The JS client's completion error when a handler returned nothing (or no handler exists).
+pub(crate) const NO_RESULT_ERROR: &str = "Client didn't provide a result.";
+
+/// Invocation ids longer than this are a protocol error (the spec lets callees bound them).
+const MAX_INVOCATION_ID_CHARS: usize = 128;
+
+/// Why a connection is closed for what the client sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ProtocolError {
+    /// A record (or an unterminated partial record) is longer than the limit.
+    #[error("message exceeds the maximum size of {limit} bytes")]
+    MessageTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The WebSocket carried a binary frame; only Text frames are accepted.
+    #[error("binary frames are not supported: use the json protocol over text frames")]
+    BinaryFrame,
+    /// A record is not a JSON object of the expected shape.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// A required property is missing.
+    #[error("malformed message: missing property '{0}'")]
+    MissingProperty(&'static str),
+    /// The `type` is not one of the protocol's message types.
+    #[error("unknown message type {0}")]
+    UnknownMessageType(i64),
+    /// `Ack`/`Sequence` arrived, but stateful reconnect was never negotiated.
+    #[error("stateful reconnect was not negotiated (message type {0})")]
+    StatefulReconnectNotNegotiated(i64),
+    /// An invocation id beyond [`MAX_INVOCATION_ID_CHARS`].
+    #[error("invocation id longer than {MAX_INVOCATION_ID_CHARS} characters")]
+    InvocationIdTooLong,
+    /// A completion carried both a result and an error.
+    #[error("a completion carried both a result and an error")]
+    ResultAndError,
+    /// The WebSocket itself failed (a frame over the transport limit, invalid UTF-8…).
+    #[error("transport error: {0}")]
+    Transport(String),
+}
+
+/// Splits the text of WebSocket frames into records at the record separator.
+///
+/// A record may span frames; what is left after the last separator waits for the next frame.
+#[derive(Debug)]
+pub(crate) struct RecordReader {
+    partial: String,
+    max_record_bytes: usize,
+}
+
+impl RecordReader {
+    pub(crate) fn new(max_record_bytes: usize) -> Self {
+        Self {
+            partial: String::new(),
+            max_record_bytes,
+        }
+    }
+
+    /// Appends a frame's text and returns the records it completed, in order.
+    pub(crate) fn push_frame(&mut self, text: &str) -> Result<Vec<String>, ProtocolError> {
+        let too_large = ProtocolError::MessageTooLarge {
+            limit: self.max_record_bytes,
+        };
+        let mut records = Vec::new();
+        let mut rest = text;
+        while let Some(end) = rest.find(RECORD_SEPARATOR) {
+            let piece = &rest[..end];
+            if self.partial.len() + piece.len() > self.max_record_bytes {
+                return Err(too_large);
+            }
+            let mut record = std::mem::take(&mut self.partial);
+            record.push_str(piece);
+            records.push(record);
+            rest = &rest[end + RECORD_SEPARATOR.len_utf8()..];
+        }
+        if self.partial.len() + rest.len() > self.max_record_bytes {
+            return Err(too_large);
+        }
+        self.partial.push_str(rest);
+        Ok(records)
+    }
+}
+
+/// Why a handshake is refused; the text is sent back as `{"error": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum HandshakeError {
+    #[error("the handshake request is malformed: {0}")]
+    Malformed(String),
+    #[error("Requested protocol '{0}' is not available.")]
+    UnsupportedProtocol(String),
+    #[error("The server does not support version {0} of the 'json' protocol.")]
+    UnsupportedVersion(u64),
+}
+
+#[derive(Debug, Deserialize)]
+struct HandshakeRequest {
+    protocol: Option<String>,
+    version: Option<u64>,
+}
+
+/// Checks the client's first record: `{"protocol":"json","version":1}` (versions 0 to 2).
+pub(crate) fn parse_handshake(record: &str) -> Result<(), HandshakeError> {
+    let request: HandshakeRequest = serde_json::from_str(record)
+        .map_err(|error| HandshakeError::Malformed(error.to_string()))?;
+    let protocol = request
+        .protocol
+        .ok_or_else(|| HandshakeError::Malformed("missing property 'protocol'".into()))?;
+    let version = request
+        .version
+        .ok_or_else(|| HandshakeError::Malformed("missing property 'version'".into()))?;
+    if protocol != JSON_PROTOCOL {
+        return Err(HandshakeError::UnsupportedProtocol(protocol));
+    }
+    if version > u64::from(MAX_JSON_PROTOCOL_VERSION) {
+        return Err(HandshakeError::UnsupportedVersion(version));
+    }
+    Ok(())
+}
+
+/// How the client completed an invocation the server made.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CompletionOutcome {
+    /// A result (`None` for a void completion or `"result": null`).
+    Result(Option<Value>),
+    /// An error string.
+    Error(String),
+}
+
+/// A message from the client, after the handshake.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ClientMessage {
+    /// A call of a hub method; without an id the client expects no answer.
+    Invocation {
+        invocation_id: Option<String>,
+        target: String,
+    },
+    /// A call of a streaming hub method.
+    StreamInvocation {
+        invocation_id: String,
+        target: String,
+    },
+    /// An item of an upload stream.
+    StreamItem,
+    /// The answer to an invocation the server made.
+    Completion {
+        invocation_id: String,
+        outcome: CompletionOutcome,
+    },
+    /// The client cancels one of its own invocations.
+    CancelInvocation,
+    /// Keep-alive.
+    Ping,
+    /// The client is closing the connection.
+    Close,
+}
+
+/// Every property any client message may carry; unknown ones (e.g. `headers`) are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawMessage {
+    #[serde(rename = "type")]
+    kind: Option<i64>,
+    invocation_id: Option<String>,
+    target: Option<String>,
+    result: Option<Value>,
+    error: Option<String>,
+}
+
+/// Decodes one record received after the handshake.
+pub(crate) fn decode_client_message(record: &str) -> Result<ClientMessage, ProtocolError> {
+    let raw: RawMessage = serde_json::from_str(record)
+        .map_err(|error| ProtocolError::Malformed(error.to_string()))?;
+    if raw
+        .invocation_id
+        .as_ref()
+        .is_some_and(|id| id.chars().count() > MAX_INVOCATION_ID_CHARS)
+    {
+        return Err(ProtocolError::InvocationIdTooLong);
+    }
+    let kind = raw.kind.ok_or(ProtocolError::MissingProperty("type"))?;
+    let message = match kind {
+        1 => ClientMessage::Invocation {
+            invocation_id: raw.invocation_id,
+            target: raw.target.ok_or(ProtocolError::MissingProperty("target"))?,
+        },
+        2 => {
+            require(raw.invocation_id, "invocationId")?;
+            ClientMessage::StreamItem
+        }
+        3 => {
+            let invocation_id = require(raw.invocation_id, "invocationId")?;
+            let outcome = match (raw.error, raw.result) {
+                (Some(_), Some(result)) if !result.is_null() => {
+                    return Err(ProtocolError::ResultAndError);
+                }
+                (Some(error), _) => CompletionOutcome::Error(error),
+                (None, result) => CompletionOutcome::Result(result),
+            };
+            ClientMessage::Completion {
+                invocation_id,
+                outcome,
+            }
+        }
+        4 => ClientMessage::StreamInvocation {
+            invocation_id: require(raw.invocation_id, "invocationId")?,
+            target: require(raw.target, "target")?,
+        },
+        5 => {
+            require(raw.invocation_id, "invocationId")?;
+            ClientMessage::CancelInvocation
+        }
+        6 => ClientMessage::Ping,
+        7 => ClientMessage::Close,
+        8 | 9 => return Err(ProtocolError::StatefulReconnectNotNegotiated(kind)),
+        other => return Err(ProtocolError::UnknownMessageType(other)),
+    };
+    Ok(message)
+}
+
+fn require(value: Option<String>, property: &'static str) -> Result<String, ProtocolError> {
+    value.ok_or(ProtocolError::MissingProperty(property))
+}
+
+/// The successful handshake response.
+pub(crate) const HANDSHAKE_OK: &str = "{}\u{1e}";
+
+/// The keep-alive message.
+pub(crate) const PING: &str = "{\"type\":6}\u{1e}";
+
+/// A handshake response refusing the connection.
+pub(crate) fn handshake_error(error: &HandshakeError) -> String {
+    let body = serde_json::json!({ "error": error.to_string() });
+    format!("{body}{RECORD_SEPARATOR}")
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CloseMessage<'a> {
+    #[serde(rename = "type")]
+    kind: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    allow_reconnect: bool,
+}
+
+/// A Close message, with an error and/or the permission to reconnect.
+pub(crate) fn close(error: Option<&str>, allow_reconnect: bool) -> String {
+    encode(&CloseMessage {
+        kind: 7,
+        error,
+        allow_reconnect,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CompletionErrorMessage<'a> {
+    #[serde(rename = "type")]
+    kind: u8,
+    invocation_id: &'a str,
+    error: &'a str,
+}
+
+/// A completion with an error, answering one of the client's invocations.
+pub(crate) fn completion_error(invocation_id: &str, error: &str) -> String {
+    encode(&CompletionErrorMessage {
+        kind: 3,
+        invocation_id,
+        error,
+    })
+}
+
+/// An invocation that expects a completion, with one argument already encoded as JSON.
+pub(crate) fn invocation(invocation_id: &str, target: &str, argument_json: &str) -> String {
+    let id = Value::from(invocation_id);
+    let target = Value::from(target);
+    format!(
+        "{{\"type\":1,\"invocationId\":{id},\"target\":{target},\"arguments\":[{argument_json}]}}{RECORD_SEPARATOR}"
+    )
+}
+
+fn encode(message: &impl Serialize) -> String {
+    // Serialising these derived structs of strings and numbers cannot fail; should it ever,
+    // an empty object still keeps the framing intact.
+    let mut text = serde_json::to_string(message).unwrap_or_else(|_| "{}".to_owned());
+    text.push(RECORD_SEPARATOR);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(reader: &mut RecordReader, frame: &str) -> Vec<String> {
+        reader.push_frame(frame).unwrap()
+    }
+
+    #[test]
+    fn a_frame_may_hold_several_records_and_a_record_may_span_frames() {
+        let mut reader = RecordReader::new(64);
+        assert_eq!(
+            records(&mut reader, "{\"type\":6}\u{1e}{\"ty"),
+            vec!["{\"type\":6}"]
+        );
+        assert!(records(&mut reader, "pe\":").is_empty());
+        assert_eq!(records(&mut reader, "7}\u{1e}"), vec!["{\"type\":7}"]);
+    }
+
+    #[test]
+    fn a_record_over_the_limit_is_refused_even_before_its_separator() {
+        let mut reader = RecordReader::new(8);
+        assert_eq!(
+            reader.push_frame("123456789"),
+            Err(ProtocolError::MessageTooLarge { limit: 8 })
+        );
+        let mut reader = RecordReader::new(8);
+        assert!(reader.push_frame("1234").unwrap().is_empty());
+        assert_eq!(
+            reader.push_frame("56789\u{1e}"),
+            Err(ProtocolError::MessageTooLarge { limit: 8 })
+        );
+    }
+
+    #[test]
+    fn the_json_protocol_is_accepted_up_to_version_two() {
+        assert_eq!(
+            parse_handshake(r#"{"protocol":"json","version":1}"#),
+            Ok(())
+        );
+        assert_eq!(
+            parse_handshake(r#"{"protocol":"json","version":2}"#),
+            Ok(())
+        );
+        assert_eq!(
+            parse_handshake(r#"{"protocol":"json","version":3}"#),
+            Err(HandshakeError::UnsupportedVersion(3))
+        );
+    }
+
+    #[test]
+    fn messagepack_and_malformed_handshakes_are_refused_with_a_reason() {
+        let error = parse_handshake(r#"{"protocol":"messagepack","version":1}"#).unwrap_err();
+        assert_eq!(
+            handshake_error(&error),
+            "{\"error\":\"Requested protocol 'messagepack' is not available.\"}\u{1e}"
+        );
+        assert!(matches!(
+            parse_handshake("{\"type\":6}"),
+            Err(HandshakeError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_handshake("not json"),
+            Err(HandshakeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn completions_carry_a_result_or_an_error_but_not_both() {
+        assert_eq!(
+            decode_client_message(r#"{"type":3,"invocationId":"7","result":{"ok":true}}"#),
+            Ok(ClientMessage::Completion {
+                invocation_id: "7".into(),
+                outcome: CompletionOutcome::Result(Some(serde_json::json!({"ok": true}))),
+            })
+        );
+        assert_eq!(
+            decode_client_message(
+                r#"{"type":3,"invocationId":"7","error":"Client didn't provide a result."}"#
+            ),
+            Ok(ClientMessage::Completion {
+                invocation_id: "7".into(),
+                outcome: CompletionOutcome::Error(NO_RESULT_ERROR.into()),
+            })
+        );
+        assert_eq!(
+            decode_client_message(r#"{"type":3,"invocationId":"7","result":1,"error":"x"}"#),
+            Err(ProtocolError::ResultAndError)
+        );
+    }
+
+    #[test]
+    fn unknown_types_missing_properties_and_stateful_messages_are_protocol_errors() {
+        assert_eq!(
+            decode_client_message(r#"{"type":42}"#),
+            Err(ProtocolError::UnknownMessageType(42))
+        );
+        assert_eq!(
+            decode_client_message(r#"{"target":"x"}"#),
+            Err(ProtocolError::MissingProperty("type"))
+        );
+        assert_eq!(
+            decode_client_message(r#"{"type":3}"#),
+            Err(ProtocolError::MissingProperty("invocationId"))
+        );
+        assert_eq!(
+            decode_client_message(r#"{"type":8,"sequenceId":1}"#),
+            Err(ProtocolError::StatefulReconnectNotNegotiated(8))
+        );
+        assert!(matches!(
+            decode_client_message(r#"{"type":"1"}"#),
+            Err(ProtocolError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode_client_message("[1,2"),
+            Err(ProtocolError::Malformed(_))
+        ));
+        let long_id = "x".repeat(MAX_INVOCATION_ID_CHARS + 1);
+        assert_eq!(
+            decode_client_message(&format!(r#"{{"type":3,"invocationId":"{long_id}"}}"#)),
+            Err(ProtocolError::InvocationIdTooLong)
+        );
+    }
+
+    #[test]
+    fn headers_and_unknown_properties_are_ignored() {
+        assert_eq!(
+            decode_client_message(
+                r#"{"type":1,"headers":{"a":"b"},"target":"Echo","arguments":[1],"extra":0}"#
+            ),
+            Ok(ClientMessage::Invocation {
+                invocation_id: None,
+                target: "Echo".into()
+            })
+        );
+    }
+
+    #[test]
+    fn encoded_messages_are_terminated_and_escaped() {
+        assert_eq!(
+            close(Some("bad \"frame\""), false),
+            "{\"type\":7,\"error\":\"bad \\\"frame\\\"\"}\u{1e}"
+        );
+        assert_eq!(
+            close(None, true),
+            "{\"type\":7,\"allowReconnect\":true}\u{1e}"
+        );
+        assert_eq!(
+            invocation("3", "PushUpdate", r#"{"type":"order-confirmed"}"#),
+            "{\"type\":1,\"invocationId\":\"3\",\"target\":\"PushUpdate\",\"arguments\":[{\"type\":\"order-confirmed\"}]}\u{1e}"
+        );
+        let completion: Value =
+            serde_json::from_str(completion_error("9", "nope").trim_end_matches(RECORD_SEPARATOR))
+                .unwrap();
+        assert_eq!(
+            completion,
+            serde_json::json!({"type": 3, "invocationId": "9", "error": "nope"})
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! The hub's HTTP surface: `POST /hubs/push-updates/negotiate` and the WebSocket endpoint
+//! `GET /hubs/push-updates`.
+//!
+//! Guarantees:
+//! - nothing is negotiated or upgraded without a valid access token: from the
+//!   `Authorization: Bearer` header, or — on the hub path only, because browsers cannot set
+//!   headers on WebSockets — the `access_token` query parameter; a missing or invalid token
+//!   is a 401 problem, an unreachable identity provider a 503;
+//! - the query string (which may hold the token or a connection token) is never logged by
+//!   this crate; [`redact_access_token`] gives outer request logging a safe rendering;
+//! - a WebSocket `id` is honoured only for the user who negotiated it; anything else is 404;
+//!   without an `id` (clients that skip negotiation) a fresh connection is opened.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use orderflow_auth::{AuthError, Principal, bearer_token_from_header};
+
+use crate::connection;
+use crate::negotiate::{self, NegotiationError};
+use crate::{HubError, PushHub};
+
+/// The hub endpoint: the WebSocket transport connects here.
+pub const HUB_PATH: &str = "/hubs/push-updates";
+
+/// Where clients negotiate a connection first.
+pub const NEGOTIATE_PATH: &str = "/hubs/push-updates/negotiate";
+
+/// The WebSocket read and write buffer of each connection: hub messages are small, and
+/// tungstenite's 128 KiB default would cost 10,000 idle connections over a GiB.
+const SOCKET_BUFFER_BYTES: usize = 16 * 1024;
+
+/// The query parameter browsers carry the access token in.
+const ACCESS_TOKEN_PARAMETER: &str = "access_token";
+
+/// The router serving [`NEGOTIATE_PATH`] and [`HUB_PATH`] for `hub`. It has no fallback, so
+/// it merges with other routers freely.
+pub fn hub_router(hub: PushHub) -> Router {
+    Router::new()
+        .route(NEGOTIATE_PATH, post(negotiate))
+        .route(HUB_PATH, get(connect))
+        .with_state(hub)
+}
+
+/// `uri` as text with the value of every `access_token` query parameter replaced by
+/// `REDACTED` (names are compared decoded, as the hub reads them): for request logs wrapped
+/// around [`hub_router`].
+pub fn redact_access_token(uri: &Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.to_string();
+    };
+    let pairs: Vec<&str> = query
+        .split('&')
+        .map(|pair| {
+            let is_token = form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .is_some_and(|(name, _)| name == ACCESS_TOKEN_PARAMETER);
+            if is_token {
+                "access_token=REDACTED"
+            } else {
+                pair
+            }
+        })
+        .collect();
+    format!("{}?{}", uri.path(), pairs.join("&"))
+}
+
+async fn negotiate(
+    State(hub): State<PushHub>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, HubError> {
+    if hub.is_shutting_down() {
+        return Err(HubError::ShuttingDown);
+    }
+    let token = header_token(&headers)?.ok_or(AuthError::Missing)?;
+    let principal = authenticate(&hub, token).await?;
+    let version = negotiate_version(query.as_deref())?;
+    let response = hub
+        .inner
+        .negotiations
+        .negotiate(version, &principal.user_id)
+        .map_err(|error| match error {
+            NegotiationError::Full => HubError::TooManyNegotiations,
+            NegotiationError::UnknownConnection => HubError::UnknownConnection,
+        })?;
+    tracing::debug!(
+        user_id = %principal.user_id,
+        negotiate_version = version.min(negotiate::MAX_NEGOTIATE_VERSION),
+        "hub connection negotiated"
+    );
+    Ok(Json(response).into_response())
+}
+
+async fn connect(
+    State(hub): State<PushHub>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, HubError> {
+    if hub.is_shutting_down() {
+        return Err(HubError::ShuttingDown);
+    }
+    let parameters = ConnectParameters::parse(query.as_deref());
+    let token = match header_token(&headers)? {
+        Some(token) => token,
+        None => parameters
+            .access_token
+            .as_deref()
+            .ok_or(AuthError::Missing)?,
+    };
+    let principal = authenticate(&hub, token).await?;
+    let upgrade = upgrade.map_err(|_| HubError::NotAWebSocket)?;
+    let connection_id = match parameters.id.as_deref() {
+        Some(id) => hub
+            .inner
+            .negotiations
+            .take(id, &principal.user_id)
+            .map_err(|_| HubError::UnknownConnection)?,
+        None => negotiate::new_id(),
+    };
+    let frame_limit = hub.inner.config.max_frame_bytes();
+    let state = hub.inner.clone();
+    Ok(upgrade
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .max_message_size(frame_limit)
+        .max_frame_size(frame_limit)
+        .on_failed_upgrade(|error| tracing::debug!(%error, "websocket upgrade failed"))
+        .on_upgrade(move |socket| connection::run(socket, state, principal, connection_id)))
+}
+
+/// The bearer token of the `Authorization` header; `None` without the header.
+fn header_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::Malformed("the authorization header is not visible ascii"))?;
+    bearer_token_from_header(value).map(Some)
+}
+
+async fn authenticate(hub: &PushHub, token: &str) -> Result<Principal, HubError> {
+    hub.inner.validator.validate(token).await.map_err(|error| {
+        if error.is_caller_fault() {
+            tracing::debug!(reason = error.reason(), "hub request refused: access token");
+        } else {
+            tracing::warn!(%error, "hub request refused: the identity provider is unavailable");
+        }
+        HubError::Unauthenticated(error)
+    })
+}
+
+/// `negotiateVersion` from the query; absent means 0.
+fn negotiate_version(query: Option<&str>) -> Result<u32, HubError> {
+    let requested = query.and_then(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "negotiateVersion")
+            .map(|(_, value)| value.into_owned())
+    });
+    match requested {
+        None => Ok(0),
+        Some(value) => value
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| HubError::InvalidNegotiateVersion),
+    }
+}
+
+/// The query parameters of a WebSocket connect; the first occurrence of each counts.
+#[derive(Default)]
+struct ConnectParameters {
+    id: Option<String>,
+    access_token: Option<String>,
+}
+
+// Hand-written so a token can never reach a log through `{:?}`.
+impl std::fmt::Debug for ConnectParameters {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ConnectParameters")
+            .field("id", &self.id.as_ref().map(|_| "<redacted>"))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl ConnectParameters {
+    fn parse(query: Option<&str>) -> Self {
+        let mut parameters = Self::default();
+        let Some(query) = query else {
+            return parameters;
+        };
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            match name.as_ref() {
+                "id" if parameters.id.is_none() => parameters.id = Some(value.into_owned()),
+                ACCESS_TOKEN_PARAMETER if parameters.access_token.is_none() => {
+                    parameters.access_token = Some(value.into_owned());
+                }
+                _ => {}
+            }
+        }
+        parameters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_access_token_is_redacted_from_a_rendered_uri() {
+        let uri: Uri = "/hubs/push-updates?id=abc&access_token=eyJ.secret.sig"
+            .parse()
+            .unwrap();
+        let rendered = redact_access_token(&uri);
+        assert_eq!(rendered, "/hubs/push-updates?id=abc&access_token=REDACTED");
+        let plain: Uri = "/hubs/push-updates?id=abc".parse().unwrap();
+        assert_eq!(redact_access_token(&plain), "/hubs/push-updates?id=abc");
+        let encoded: Uri = "/hubs/push-updates?access%5Ftoken=secret".parse().unwrap();
+        assert_eq!(
+            redact_access_token(&encoded),
+            "/hubs/push-updates?access_token=REDACTED"
+        );
+    }
+
+    #[test]
+    fn the_negotiate_version_defaults_to_zero_and_must_be_a_number() {
+        assert_eq!(negotiate_version(None).unwrap(), 0);
+        assert_eq!(negotiate_version(Some("negotiateVersion=1")).unwrap(), 1);
+        assert_eq!(negotiate_version(Some("a=b")).unwrap(), 0);
+        assert!(negotiate_version(Some("negotiateVersion=-1")).is_err());
+    }
+
+    #[test]
+    fn connect_parameters_take_the_first_occurrence_and_decode() {
+        let parameters = ConnectParameters::parse(Some("id=a%2Bb&id=zzz&access_token=t%20k"));
+        assert_eq!(parameters.id.as_deref(), Some("a+b"));
+        assert_eq!(parameters.access_token.as_deref(), Some("t k"));
+        assert!(!format!("{parameters:?}").contains("t k"));
+    }
+}

@@ -1,0 +1,200 @@
+//! Negotiate and connect: versions, transports, tokens and connection ids.
+
+use serde_json::{Value, json};
+
+use crate::support::{HubClient, TestHub, http, refused_status};
+
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    body
+}
+
+#[tokio::test]
+async fn negotiate_version_one_answers_a_connection_token_and_only_websockets_with_text() {
+    let running = TestHub::start().await;
+    let token = running.token("alice");
+    let response = running.negotiate("?negotiateVersion=1", Some(&token)).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["negotiateVersion"], 1);
+    let connection_id = body["connectionId"].as_str().unwrap();
+    let connection_token = body["connectionToken"].as_str().unwrap();
+    assert_ne!(connection_id, connection_token);
+    assert_eq!(
+        body["availableTransports"],
+        json!([{ "transport": "WebSockets", "transferFormats": ["Text"] }])
+    );
+    assert!(body.get("useStatefulReconnect").is_none());
+
+    // The public id is not what the socket presents in version 1.
+    let by_id = running
+        .open_socket(&format!("?id={connection_id}"), Some(&token))
+        .await;
+    assert_eq!(refused_status(by_id), 404);
+    let socket = running
+        .open_socket(&format!("?id={connection_token}"), Some(&token))
+        .await
+        .unwrap();
+    HubClient::new(socket).handshake().await;
+}
+
+#[tokio::test]
+async fn negotiate_version_zero_answers_a_connection_id_that_the_socket_presents() {
+    let running = TestHub::start().await;
+    let token = running.token("alice");
+    for query in ["", "?negotiateVersion=0"] {
+        let response = running.negotiate(query, Some(&token)).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["negotiateVersion"], 0);
+        assert!(body.get("connectionToken").is_none(), "{body}");
+        let connection_id = body["connectionId"].as_str().unwrap();
+        let socket = running
+            .open_socket(&format!("?id={connection_id}"), Some(&token))
+            .await
+            .unwrap();
+        HubClient::new(socket).handshake().await;
+    }
+}
+
+#[tokio::test]
+async fn a_higher_negotiate_version_is_answered_with_version_one() {
+    let running = TestHub::start().await;
+    let token = running.token("alice");
+    let response = running.negotiate("?negotiateVersion=5", Some(&token)).await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["negotiateVersion"], 1);
+    assert!(body["connectionToken"].is_string());
+}
+
+#[tokio::test]
+async fn negotiate_without_a_valid_bearer_header_is_a_401_problem() {
+    let running = TestHub::start().await;
+    let missing = running.negotiate("?negotiateVersion=1", None).await;
+    assert_eq!(
+        missing.headers()["www-authenticate"],
+        "Bearer realm=\"orderflow\""
+    );
+    let body = problem(missing, 401).await;
+    assert_eq!(body["code"], "unauthenticated");
+
+    let forged = running
+        .negotiate("?negotiateVersion=1", Some("not.a.token"))
+        .await;
+    problem(forged, 401).await;
+
+    // The query form is for the WebSocket only: negotiate ignores it.
+    let token = running.token("alice");
+    let in_query = running
+        .negotiate(&format!("?negotiateVersion=1&access_token={token}"), None)
+        .await;
+    problem(in_query, 401).await;
+}
+
+#[tokio::test]
+async fn connecting_without_a_valid_token_is_a_401_problem() {
+    let running = TestHub::start().await;
+    assert_eq!(refused_status(running.open_socket("", None).await), 401);
+    assert_eq!(
+        refused_status(running.open_socket("?access_token=forged", None).await),
+        401
+    );
+    let token = running.token("alice");
+    let connection_token = running.negotiate_token(&token).await;
+    assert_eq!(
+        refused_status(
+            running
+                .open_socket(&format!("?id={connection_token}"), None)
+                .await
+        ),
+        401
+    );
+
+    let plain_get = http().get(running.hub_url()).send().await.unwrap();
+    problem(plain_get, 401).await;
+}
+
+#[tokio::test]
+async fn an_unknown_or_used_connection_id_is_404() {
+    let running = TestHub::start().await;
+    let token = running.token("alice");
+    assert_eq!(
+        refused_status(running.open_socket("?id=no-such-id", Some(&token)).await),
+        404
+    );
+    let connection_token = running.negotiate_token(&token).await;
+    let query = format!("?id={connection_token}");
+    let _first = running.open_socket(&query, Some(&token)).await.unwrap();
+    assert_eq!(
+        refused_status(running.open_socket(&query, Some(&token)).await),
+        404,
+        "a negotiated id is usable once"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_token_works_only_for_the_user_who_negotiated_it() {
+    let running = TestHub::start().await;
+    let alice = running.token("alice");
+    let bob = running.token("bob");
+    let connection_token = running.negotiate_token(&alice).await;
+    let query = format!("?id={connection_token}");
+    assert_eq!(
+        refused_status(running.open_socket(&query, Some(&bob)).await),
+        404
+    );
+    let socket = running.open_socket(&query, Some(&alice)).await.unwrap();
+    HubClient::new(socket).handshake().await;
+}
+
+#[tokio::test]
+async fn browsers_send_the_token_in_the_query_and_clients_may_skip_negotiation() {
+    let running = TestHub::start().await;
+    let token = running.token("alice");
+    let connection_token = running.negotiate_token(&token).await;
+    let socket = running
+        .open_socket(
+            &format!("?id={connection_token}&access_token={token}"),
+            None,
+        )
+        .await
+        .unwrap();
+    let mut negotiated = HubClient::new(socket);
+    negotiated.handshake().await;
+
+    let skipped = running
+        .open_socket(&format!("?access_token={token}"), None)
+        .await
+        .unwrap();
+    let mut skipped = HubClient::new(skipped);
+    skipped.handshake().await;
+    let with_header = running.open_socket("", Some(&token)).await.unwrap();
+    let mut with_header = HubClient::new(with_header);
+    with_header.handshake().await;
+    assert_eq!(
+        running
+            .hub
+            .connections_of(&crate::support::user_id("alice")),
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_plain_get_with_a_token_is_told_that_only_websockets_are_offered() {
+    let running = TestHub::start().await;
+    let token = running.token("alice");
+    let response = http()
+        .get(running.hub_url())
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 400).await;
+    assert_eq!(body["code"], "websocket_required");
+}

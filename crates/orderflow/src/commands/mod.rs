@@ -1,0 +1,45 @@
+//! One function per command of the command line.
+
+use anyhow::Context;
+use orderflow_auth::DevIssuer;
+
+use crate::cli::{Cli, Command, TokenArgs};
+use crate::shutdown;
+use crate::startup::Application;
+
+/// Exit status of a command that is not built yet.
+const NOT_YET: i32 = 2;
+
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
+    let application = match cli.command {
+        Command::Up(args) => Application::up(args).await?,
+        Command::Orders(args) => Application::orders(args).await?,
+        Command::Idp(args) => Application::idp(args).await?,
+        Command::Token(args) => return print_token(args).await,
+        Command::Gateway => not_yet("gateway", "the gateway (issue: gateway/BFF)"),
+        Command::PushHub => not_yet("push-hub", "the push hub (issue: real-time)"),
+    };
+    println!("orderflow is listening on {}", application.local_addr()?);
+    for line in &application.banner {
+        println!("  {line}");
+    }
+    println!("  stop with Ctrl-C");
+    tracing::info!(url = %application.base_url, "started");
+    application.run_until(shutdown::signal()).await
+}
+
+fn not_yet(name: &str, arrives_with: &str) -> ! {
+    eprintln!("orderflow {name}: not yet built; it arrives with {arrives_with}.");
+    std::process::exit(NOT_YET);
+}
+
+async fn print_token(args: TokenArgs) -> anyhow::Result<()> {
+    let issuer = DevIssuer::load_or_create(&args.data_dir, args.issuer, args.users.as_deref())
+        .await
+        .context("cannot load the dev issuer")?;
+    let token = issuer
+        .issue_for_user(&args.user)
+        .with_context(|| format!("cannot issue a token for {:?}", args.user))?;
+    println!("{}", token.access_token);
+    Ok(())
+}
