@@ -21,7 +21,7 @@ use orderflow_store::postgres::{PostgresEventStore, PostgresOptions};
 use reqwest::header::HeaderMap;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
+use orderflow_testkit::TestDatabase;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
@@ -94,57 +94,6 @@ impl Answer {
     }
 }
 
-/// A PostgreSQL database of the test's own, dropped with it.
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl PostgresDatabase {
-    async fn create() -> (Self, String) {
-        let admin_url = std::env::var("ORDERFLOW_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "PostgreSQL is required for these tests and is not reachable at {admin_url}: \
-                     {error}. Start it (scripts/test does) or set ORDERFLOW_TEST_DATABASE_URL."
-                )
-            });
-        let name = format!("orderflow_http_test_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
-        (PostgresDatabase { admin_url, name }, url)
-    }
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut admin = PgConnection::connect(&admin_url).await?;
-                admin.execute(sqlx::AssertSqlSafe(statement)).await?;
-                Ok::<(), sqlx::Error>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
-    }
-}
-
 /// Which event store a [`TestApp`] runs on.
 enum Backend {
     Sqlite,
@@ -203,7 +152,7 @@ pub(crate) struct TestApp {
     pub(crate) store: Arc<dyn EventStore>,
     _data_dir: TempDir,
     // Dropped after the store handle above, so the database goes last.
-    _database: Option<PostgresDatabase>,
+    _database: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -251,12 +200,14 @@ impl TestApp {
                 (Arc::new(SqliteEventStore::open(path).await.unwrap()), None)
             }
             Backend::Postgres => {
-                let (database, url) = PostgresDatabase::create().await;
+                let database = TestDatabase::create().await;
                 let options = PostgresOptions {
                     max_connections: 8,
                     ..PostgresOptions::default()
                 };
-                let store = PostgresEventStore::connect(&url, options).await.unwrap();
+                let store = PostgresEventStore::connect(database.url(), options)
+                    .await
+                    .unwrap();
                 (Arc::new(store), Some(database))
             }
             Backend::Down => {
