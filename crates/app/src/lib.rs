@@ -12,6 +12,7 @@ pub mod error;
 pub mod mediator;
 pub mod orders;
 pub mod ports;
+pub mod push;
 pub mod subscription;
 
 pub use context::{Actor, IdempotencyKey, RequestContext};

@@ -2,7 +2,7 @@
 //!
 //! - [`orders_router`] serves `POST /orders`, `GET /orders/{id}`,
 //!   `POST /orders/{id}/confirm`, `POST /orders/{id}/cancel`, `POST /orders/{id}/subscribers`,
-//!   `/health/live` and `/health/ready` over an [`OrdersApi`].
+//!   `GET /orders` (search), `/health/live` and `/health/ready` over an [`OrdersApi`].
 //! - Every request is authenticated by the [`TokenValidator`] (the bearer token becomes the
 //!   [`orderflow_app::Actor`]) and sent through the [`Mediator`]; the app layer decides.
 //! - Every error is `application/problem+json` ([`Problem`]); the mapping from the app's and
@@ -22,14 +22,16 @@ use std::sync::Arc;
 
 use orderflow_app::Mediator;
 use orderflow_app::orders::OrderHandlers;
-use orderflow_app::ports::{EventStore, SystemClock};
+use orderflow_app::ports::{EventStore, Position, SearchIndex, SystemClock};
 use orderflow_auth::TokenValidator;
+use tokio::sync::watch;
 
 pub use correlation::{CORRELATION_ID_HEADER, CorrelationId};
 pub use extract::IDEMPOTENCY_KEY_HEADER;
 pub use problem::{PROBLEM_JSON, Problem};
 pub use router::{REQUEST_TIMEOUT, orders_router};
 pub use routes::orders::POSITION_HEADER;
+pub use routes::search::{READ_YOUR_WRITES_WAIT, SEARCH_POSITION_HEADER};
 pub use view::{LineView, OrderView};
 
 /// What the orders API runs on. Cheap to clone (every field is shared).
@@ -41,6 +43,16 @@ pub struct OrdersApi {
     pub validator: TokenValidator,
     /// The event store, asked by `/health/ready`.
     pub store: Arc<dyn EventStore>,
+    /// The search index behind `GET /orders`; `None` answers 503.
+    pub search: Option<SearchApi>,
+}
+
+/// What `GET /orders` searches, and how far its projection has got.
+#[derive(Clone)]
+pub struct SearchApi {
+    pub index: Arc<dyn SearchIndex>,
+    /// The projection's indexed position, for `minPosition` waits.
+    pub progress: watch::Receiver<Position>,
 }
 
 impl OrdersApi {
@@ -51,7 +63,22 @@ impl OrdersApi {
             mediator: Arc::new(Mediator::new(handlers)),
             validator,
             store,
+            search: None,
         }
+    }
+
+    /// The same API, with `GET /orders` served from `search`.
+    pub fn with_search(mut self, search: SearchApi) -> Self {
+        self.search = Some(search);
+        self
+    }
+}
+
+impl std::fmt::Debug for SearchApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchApi")
+            .field("progress", &*self.progress.borrow())
+            .finish_non_exhaustive()
     }
 }
 

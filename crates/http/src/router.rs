@@ -26,7 +26,7 @@ use crate::OrdersApi;
 use crate::correlation::correlate;
 use crate::extract::MAX_BODY_BYTES;
 use crate::problem::{PROBLEM_JSON, Problem, is_problem};
-use crate::routes::{health, orders};
+use crate::routes::{health, orders, search};
 
 /// The longest a request may take before it is answered 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,7 +37,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// fallback (404 problem) and nothing else that conflicts.
 pub fn orders_router(api: OrdersApi) -> Router {
     let routes = Router::new()
-        .route("/orders", post(orders::place_order))
+        .route(
+            "/orders",
+            post(orders::place_order).get(search::search_orders),
+        )
         .route("/orders/{id}", get(orders::get_order))
         .route("/orders/{id}/confirm", post(orders::confirm_order))
         .route("/orders/{id}/cancel", post(orders::cancel_order))

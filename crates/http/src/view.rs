@@ -6,6 +6,7 @@
 //! total, subscribers, cancellationReason?, createdAt, updatedAt, version }`.
 
 use orderflow_app::AppError;
+use orderflow_app::ports::OrderDocument;
 use orderflow_domain::{Order, OrderLine};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -64,6 +65,33 @@ impl OrderView {
             created_at: rfc3339(order.created_at())?,
             updated_at: rfc3339(order.updated_at())?,
             version: order.version(),
+        })
+    }
+}
+
+impl OrderView {
+    /// The view of a search result (the index keeps no cancellation reason).
+    pub fn of_document(document: &OrderDocument) -> Result<OrderView, AppError> {
+        Ok(OrderView {
+            id: document.order_id.to_string(),
+            status: document.status.as_str(),
+            buyer_id: document.buyer_id.to_string(),
+            currency: document.currency().code(),
+            items: document
+                .lines
+                .iter()
+                .map(LineView::of)
+                .collect::<Result<_, _>>()?,
+            total: document.total.format(),
+            subscribers: document
+                .subscriber_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            cancellation_reason: None,
+            created_at: rfc3339(document.created_at)?,
+            updated_at: rfc3339(document.updated_at)?,
+            version: document.revision + 1,
         })
     }
 }

@@ -16,7 +16,7 @@
 //!
 //! Module map: `protocol` (pure framing and messages), `negotiate`
 //! (negotiated ids), `router` (HTTP and authentication), `connection` (one task per socket),
-//! `registry` (who is connected), `hub` (push and shutdown).
+//! `registry` (who is connected), `hub` (push and shutdown), `relay` (broker → hub).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -27,11 +27,13 @@ mod hub;
 mod negotiate;
 mod protocol;
 mod registry;
+mod relay;
 mod report;
 mod router;
 
 pub use config::HubConfig;
 pub use error::HubError;
 pub use hub::{PUSH_UPDATE_METHOD, PushHub};
+pub use relay::start_push_relay;
 pub use report::{ConnectionRef, Delivery, DeliveryFailure, FailureReason, PushReport};
 pub use router::{HUB_PATH, NEGOTIATE_PATH, hub_router, redact_access_token};

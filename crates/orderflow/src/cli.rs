@@ -17,14 +17,14 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Everything in one process on embedded defaults: dev issuer + orders API.
+    /// Everything in one process on embedded defaults: dev issuer, orders API, push hub.
     Up(UpArgs),
     /// The orders service alone, in server mode (PostgreSQL, external OIDC issuer).
     Orders(ServiceArgs),
     /// The API gateway (BFF) alone, in server mode (not yet).
     Gateway,
-    /// The SignalR push hub alone, in server mode (not yet).
-    PushHub,
+    /// The SignalR push hub alone, in server mode (RabbitMQ, external OIDC issuer).
+    PushHub(ServiceArgs),
     /// The built-in dev identity provider alone.
     Idp(IdpArgs),
     /// Print an access token from the dev issuer.
@@ -60,6 +60,17 @@ pub(crate) struct BackendArgs {
     /// Take roles from `resource_access.<client>.roles` instead of `realm_access.roles`.
     #[arg(long, env = "ORDERFLOW_OIDC_ROLES_CLIENT")]
     pub(crate) oidc_roles_client: Option<String>,
+    /// Search index: `tantivy` (in the data dir) or `postgres` (the event store's
+    /// database, shared by every instance). Default: postgres with a database URL,
+    /// else tantivy.
+    #[arg(long, env = "ORDERFLOW_SEARCH", value_parser = ["tantivy", "postgres"])]
+    pub(crate) search: Option<String>,
+    /// RabbitMQ URL (`amqp://user:password@host:5672/%2f`); unset means the in-process bus.
+    #[arg(long, env = "ORDERFLOW_AMQP_URL")]
+    pub(crate) amqp_url: Option<String>,
+    /// The RabbitMQ topic exchange orderflow publishes to.
+    #[arg(long, env = "ORDERFLOW_AMQP_EXCHANGE", default_value = "orderflow")]
+    pub(crate) amqp_exchange: String,
 }
 
 #[derive(Debug, Args)]

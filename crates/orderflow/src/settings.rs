@@ -1,15 +1,18 @@
 //! Turning flags and `ORDERFLOW_*` variables into running parts: the public
-//! URL, the event store (SQLite unless a database URL is set) and the token
-//! validator (the dev issuer unless an OIDC issuer is set — then that one,
-//! and only that one).
+//! URL, the event store (SQLite unless a database URL is set), the bus
+//! (in-process unless an AMQP URL is set) and the token validator (the dev
+//! issuer unless an OIDC issuer is set — then that one, and only that one).
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use orderflow_app::ports::EventStore;
+use orderflow_app::ports::bus::MessageBus;
+use orderflow_app::ports::{CheckpointStore, EventStore, SearchIndex};
 use orderflow_auth::{TokenValidator, ValidatorConfig, default_http_client};
+use orderflow_bus::{InProcessBus, InProcessConfig, RabbitBus, RabbitConfig};
+use orderflow_search::{PostgresSearchIndex, TantivySearchIndex};
 use orderflow_store::postgres::PostgresOptions;
 use orderflow_store::{PostgresEventStore, SqliteEventStore};
 
@@ -28,33 +31,88 @@ pub(crate) fn public_url(configured: Option<&str>, bound: SocketAddr) -> String 
     format!("http://{shown}")
 }
 
-/// Which event store runs, for the banner.
-pub(crate) fn event_store_description(backend: &BackendArgs, data_dir: &Path) -> String {
-    match &backend.database_url {
-        Some(_) => "PostgreSQL (ORDERFLOW_DATABASE_URL)".to_owned(),
-        None => format!("SQLite {}", data_dir.join("events.sqlite").display()),
-    }
+/// The event store and, on the same storage, the subscriptions' checkpoints.
+#[derive(Clone)]
+pub(crate) struct Stores {
+    pub(crate) events: Arc<dyn EventStore>,
+    pub(crate) checkpoints: Arc<dyn CheckpointStore>,
+    pub(crate) description: String,
 }
 
-pub(crate) async fn open_event_store(
-    backend: &BackendArgs,
-    data_dir: &Path,
-) -> anyhow::Result<Arc<dyn EventStore>> {
+pub(crate) async fn open_stores(backend: &BackendArgs, data_dir: &Path) -> anyhow::Result<Stores> {
     match &backend.database_url {
         Some(url) => {
             let store = PostgresEventStore::connect(url, PostgresOptions::default())
                 .await
                 .context("cannot open the PostgreSQL event store")?;
-            Ok(Arc::new(store))
+            Ok(Stores {
+                events: Arc::new(store.clone()),
+                checkpoints: Arc::new(store),
+                description: "PostgreSQL (ORDERFLOW_DATABASE_URL)".to_owned(),
+            })
         }
         None => {
             std::fs::create_dir_all(data_dir)
                 .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
-            let store = SqliteEventStore::open(data_dir.join("events.sqlite"))
+            let path = data_dir.join("events.sqlite");
+            let store = SqliteEventStore::open(&path)
                 .await
                 .context("cannot open the SQLite event store")?;
-            Ok(Arc::new(store))
+            Ok(Stores {
+                events: Arc::new(store.clone()),
+                checkpoints: Arc::new(store),
+                description: format!("SQLite {}", path.display()),
+            })
         }
+    }
+}
+
+/// The search index, and a line describing it.
+pub(crate) async fn open_search_index(
+    backend: &BackendArgs,
+    data_dir: &Path,
+) -> anyhow::Result<(Arc<dyn SearchIndex>, String)> {
+    let postgres = match backend.search.as_deref() {
+        Some("postgres") => true,
+        Some(_) => false,
+        None => backend.database_url.is_some(),
+    };
+    if postgres {
+        let url = backend
+            .database_url
+            .as_deref()
+            .context("ORDERFLOW_SEARCH=postgres needs ORDERFLOW_DATABASE_URL")?;
+        let index = PostgresSearchIndex::connect(url, 8)
+            .await
+            .context("cannot open the PostgreSQL search index")?;
+        return Ok((Arc::new(index), "PostgreSQL full-text".to_owned()));
+    }
+    let directory = data_dir.join("search");
+    std::fs::create_dir_all(&directory)
+        .with_context(|| format!("cannot create {}", directory.display()))?;
+    let index = TantivySearchIndex::open(&directory).context("cannot open the tantivy index")?;
+    Ok((Arc::new(index), format!("tantivy {}", directory.display())))
+}
+
+/// The message bus, and a line describing it.
+pub(crate) async fn open_bus(
+    backend: &BackendArgs,
+) -> anyhow::Result<(Arc<dyn MessageBus>, String)> {
+    match &backend.amqp_url {
+        Some(url) => {
+            let config = RabbitConfig {
+                exchange: backend.amqp_exchange.clone(),
+                ..RabbitConfig::new(url.clone())
+            };
+            let bus = RabbitBus::connect(config)
+                .await
+                .context("cannot connect to RabbitMQ (ORDERFLOW_AMQP_URL)")?;
+            Ok((Arc::new(bus), "RabbitMQ (ORDERFLOW_AMQP_URL)".to_owned()))
+        }
+        None => Ok((
+            Arc::new(InProcessBus::new(InProcessConfig::default())),
+            "in-process".to_owned(),
+        )),
     }
 }
 

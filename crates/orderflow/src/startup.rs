@@ -1,31 +1,60 @@
-//! Building the HTTP application of each command on an already bound
-//! listener (tests bind port 0), and serving it until shutdown.
+//! Building each command's process on an already bound listener (tests bind
+//! port 0): its HTTP router and its background workers (event-store
+//! subscriptions, the broker relay), and serving both until shutdown.
+//!
+//! On shutdown the hub closes its connections with `allowReconnect`, the
+//! HTTP server finishes in-flight requests, and the workers stop between
+//! batches (a subscription never acknowledges a half-handled batch).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use orderflow_app::Mediator;
 use orderflow_app::orders::OrderHandlers;
 use orderflow_app::ports::SystemClock;
-use orderflow_auth::DevIssuer;
-use orderflow_http::{OrdersApi, orders_router};
+use orderflow_app::ports::bus::MessageBus;
+use orderflow_app::push::PushPublisher;
+use orderflow_app::subscription::{Subscription, SubscriptionConfig, run_subscription};
+use orderflow_auth::{DevIssuer, TokenValidator};
+use orderflow_http::{OrdersApi, SearchApi, orders_router};
+use orderflow_hub::{HubConfig, PushHub, hub_router, start_push_relay};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use crate::cli::{IdpArgs, ServiceArgs, UpArgs};
-use crate::settings::{event_store_description, open_event_store, public_url, token_validator};
+use crate::cli::{BackendArgs, IdpArgs, ServiceArgs, UpArgs};
+use crate::settings::{
+    Stores, open_bus, open_search_index, open_stores, public_url, token_validator,
+};
 
-/// A bound listener and the router to serve on it.
-#[derive(Debug)]
+/// How long the hub waits for a client to acknowledge a push.
+const PUSH_ACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A bound listener, the router to serve on it and the workers beside it.
 pub(crate) struct Application {
     listener: TcpListener,
     router: Router,
+    /// The hub, closed first on shutdown so WebSockets do not hold it up.
+    hub: Option<PushHub>,
+    /// Background workers; they stop when `stop` turns true.
+    workers: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
     /// The base URL printed for users.
     pub(crate) base_url: String,
     /// Lines describing what runs, printed at start.
     pub(crate) banner: Vec<String>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -34,17 +63,34 @@ async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {address}"))
 }
 
+fn configured_issuer(backend: &BackendArgs, command: &str) -> anyhow::Result<String> {
+    backend.oidc_issuer.clone().with_context(|| {
+        format!("`orderflow {command}` needs ORDERFLOW_OIDC_ISSUER (e.g. the URL `orderflow idp` prints)")
+    })
+}
+
 impl Application {
+    fn new(listener: TcpListener, base_url: String) -> Self {
+        Application {
+            listener,
+            router: Router::new(),
+            hub: None,
+            workers: Vec::new(),
+            stop: watch::channel(false).0,
+            base_url,
+            banner: Vec::new(),
+        }
+    }
+
     /// Everything on one listener: the dev issuer (unless an external issuer
-    /// is configured) and the orders API.
+    /// is configured), the orders API with its push publisher, and the hub.
     pub(crate) async fn up(args: UpArgs) -> anyhow::Result<Self> {
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
-        let mut router = Router::new();
-        let mut banner = Vec::new();
+        let mut app = Application::new(listener, base_url);
         let issuer = match &args.backend.oidc_issuer {
             Some(issuer) => {
-                banner.push(format!(
+                app.banner.push(format!(
                     "identity:  {issuer} (ORDERFLOW_OIDC_ISSUER; the dev issuer is off)"
                 ));
                 issuer.clone()
@@ -52,12 +98,12 @@ impl Application {
             None => {
                 let dev_issuer = DevIssuer::load_or_create(
                     &args.common.data_dir,
-                    DevIssuer::issuer_url_for_base(&base_url),
+                    DevIssuer::issuer_url_for_base(&app.base_url),
                     args.users.as_deref(),
                 )
                 .await
                 .context("cannot start the dev issuer")?;
-                banner.push(format!(
+                app.banner.push(format!(
                     "identity:  {} (dev issuer)",
                     dev_issuer.issuer_url()
                 ));
@@ -66,105 +112,220 @@ impl Application {
                     .iter()
                     .map(|user| format!("{} [{}]", user.username(), user.roles().join(", ")))
                     .collect();
-                banner.push(format!(
+                app.banner.push(format!(
                     "users:     {} (password = user name)",
                     users.join("; ")
                 ));
-                router = router.merge(dev_issuer.router());
+                app.router = app.router.merge(dev_issuer.router());
                 dev_issuer.issuer_url().to_owned()
             }
         };
-        let store = open_event_store(&args.backend, &args.common.data_dir).await?;
-        banner.push(format!(
-            "events:    {}",
-            event_store_description(&args.backend, &args.common.data_dir)
-        ));
         let validator = token_validator(&args.backend, &issuer)?;
-        let mediator = Arc::new(Mediator::new(OrderHandlers::new(
-            store.clone(),
-            Arc::new(SystemClock),
-        )));
-        router = router.merge(orders_router(OrdersApi {
-            mediator,
-            validator,
-            store,
-        }));
-        banner.push(format!("orders:    {base_url}/orders"));
-        banner.push(format!("health:    {base_url}/health/ready"));
-        Ok(Application {
-            listener,
-            router,
-            base_url,
-            banner,
-        })
+        let stores = open_stores(&args.backend, &args.common.data_dir).await?;
+        app.banner
+            .push(format!("events:    {}", stores.description));
+        let bus = app.open_bus(&args.backend).await?;
+        app.add_orders(
+            &args.backend,
+            &args.common.data_dir,
+            &stores,
+            validator.clone(),
+            bus.clone(),
+        )
+        .await?;
+        app.add_hub(validator, bus).await?;
+        Ok(app)
     }
 
     /// The orders service alone: its issuer must be configured.
     pub(crate) async fn orders(args: ServiceArgs) -> anyhow::Result<Self> {
-        let issuer = args.backend.oidc_issuer.clone().context(
-            "`orderflow orders` needs ORDERFLOW_OIDC_ISSUER (e.g. the URL `orderflow idp` prints)",
-        )?;
+        let issuer = configured_issuer(&args.backend, "orders")?;
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
-        let store = open_event_store(&args.backend, &args.common.data_dir).await?;
+        let mut app = Application::new(listener, base_url);
+        app.banner.push(format!("identity:  {issuer}"));
+        let stores = open_stores(&args.backend, &args.common.data_dir).await?;
+        app.banner
+            .push(format!("events:    {}", stores.description));
         let validator = token_validator(&args.backend, &issuer)?;
-        let mediator = Arc::new(Mediator::new(OrderHandlers::new(
-            store.clone(),
-            Arc::new(SystemClock),
-        )));
-        let router = orders_router(OrdersApi {
-            mediator,
+        let bus = app.open_bus(&args.backend).await?;
+        app.add_orders(
+            &args.backend,
+            &args.common.data_dir,
+            &stores,
             validator,
-            store,
-        });
-        let banner = vec![
-            format!("identity:  {issuer}"),
-            format!(
-                "events:    {}",
-                event_store_description(&args.backend, &args.common.data_dir)
-            ),
-            format!("orders:    {base_url}/orders"),
-        ];
-        Ok(Application {
-            listener,
-            router,
-            base_url,
-            banner,
-        })
+            bus,
+        )
+        .await?;
+        Ok(app)
+    }
+
+    /// The push hub alone: its issuer must be configured.
+    pub(crate) async fn push_hub(args: ServiceArgs) -> anyhow::Result<Self> {
+        let issuer = configured_issuer(&args.backend, "push-hub")?;
+        let listener = bind(args.common.listen).await?;
+        let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
+        let mut app = Application::new(listener, base_url);
+        app.banner.push(format!("identity:  {issuer}"));
+        let validator = token_validator(&args.backend, &issuer)?;
+        let bus = app.open_bus(&args.backend).await?;
+        app.add_hub(validator, bus).await?;
+        Ok(app)
     }
 
     /// The dev issuer alone.
     pub(crate) async fn idp(args: IdpArgs) -> anyhow::Result<Self> {
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
+        let mut app = Application::new(listener, base_url);
         let dev_issuer = DevIssuer::load_or_create(
             &args.common.data_dir,
-            DevIssuer::issuer_url_for_base(&base_url),
+            DevIssuer::issuer_url_for_base(&app.base_url),
             args.users.as_deref(),
         )
         .await
         .context("cannot start the dev issuer")?;
-        let banner = vec![format!("issuer:    {}", dev_issuer.issuer_url())];
-        Ok(Application {
-            listener,
-            router: dev_issuer.router(),
-            base_url,
-            banner,
-        })
+        app.banner
+            .push(format!("issuer:    {}", dev_issuer.issuer_url()));
+        app.router = dev_issuer.router();
+        Ok(app)
+    }
+
+    async fn open_bus(&mut self, backend: &BackendArgs) -> anyhow::Result<Arc<dyn MessageBus>> {
+        let (bus, description) = open_bus(backend).await?;
+        self.banner.push(format!("bus:       {description}"));
+        Ok(bus)
+    }
+
+    /// A future that resolves when the application stops.
+    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut stop = self.stop.subscribe();
+        async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        }
+    }
+
+    /// The orders API with its search projection, and the push publisher
+    /// that announces its changes.
+    async fn add_orders(
+        &mut self,
+        backend: &BackendArgs,
+        data_dir: &std::path::Path,
+        stores: &Stores,
+        validator: TokenValidator,
+        bus: Arc<dyn MessageBus>,
+    ) -> anyhow::Result<()> {
+        let (index, index_description) = open_search_index(backend, data_dir).await?;
+        self.banner.push(format!("search:    {index_description}"));
+        let (subscription, projection) = orderflow_search::subscribe(
+            stores.events.clone(),
+            index.clone(),
+            orderflow_search::subscription_config(),
+        )
+        .await
+        .context("cannot open the search projection's subscription")?;
+        let progress = projection.progress();
+        let stopped = self.stopped();
+        self.workers.push(tokio::spawn(run_subscription(
+            subscription,
+            projection,
+            stopped,
+        )));
+
+        let mediator = Arc::new(Mediator::new(OrderHandlers::new(
+            stores.events.clone(),
+            Arc::new(SystemClock),
+        )));
+        let router = orders_router(OrdersApi {
+            mediator,
+            validator,
+            store: stores.events.clone(),
+            search: Some(SearchApi { index, progress }),
+        });
+        self.router = std::mem::take(&mut self.router).merge(router);
+        let publisher = PushPublisher::new(stores.events.clone(), bus);
+        let subscription = Subscription::open(
+            stores.events.clone(),
+            stores.checkpoints.clone(),
+            SubscriptionConfig::new(PushPublisher::SUBSCRIPTION),
+        )
+        .await
+        .context("cannot open the push publisher's subscription")?;
+        let stopped = self.stopped();
+        self.workers.push(tokio::spawn(run_subscription(
+            subscription,
+            publisher,
+            stopped,
+        )));
+        self.banner
+            .push(format!("orders:    {}/orders", self.base_url));
+        self.banner
+            .push(format!("health:    {}/health/ready", self.base_url));
+        Ok(())
+    }
+
+    /// The SignalR hub and its relay from the bus.
+    async fn add_hub(
+        &mut self,
+        validator: TokenValidator,
+        bus: Arc<dyn MessageBus>,
+    ) -> anyhow::Result<()> {
+        let hub = PushHub::new(validator, HubConfig::default());
+        let relay = start_push_relay(hub.clone(), bus, PUSH_ACK_TIMEOUT)
+            .await
+            .context("cannot subscribe the hub to push updates")?;
+        let mut stopped = Box::pin(self.stopped());
+        self.workers.push(tokio::spawn(async move {
+            let mut relay = relay;
+            tokio::select! {
+                () = &mut stopped => relay.abort(),
+                _ = &mut relay => {}
+            }
+        }));
+        self.router = std::mem::take(&mut self.router).merge(hub_router(hub.clone()));
+        self.banner
+            .push(format!("push hub:  {}/hubs/push-updates", self.base_url));
+        self.hub = Some(hub);
+        Ok(())
     }
 
     pub(crate) fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves; then closes the hub's connections,
+    /// finishes in-flight requests and stops the workers.
     pub(crate) async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+        let Application {
+            listener,
+            router,
+            hub,
+            workers,
+            stop,
+            ..
+        } = self;
+        let graceful = async move {
+            shutdown.await;
+            stop.send_replace(true);
+            if let Some(hub) = hub {
+                hub.shutdown().await;
+            }
+        };
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(graceful)
             .await
-            .context("the HTTP server failed")
+            .context("the HTTP server failed");
+        for worker in workers {
+            if tokio::time::timeout(Duration::from_secs(10), worker)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a worker did not stop within 10 s");
+            }
+        }
+        served
     }
 }

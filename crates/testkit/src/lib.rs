@@ -55,12 +55,14 @@ impl TestDatabase {
 }
 
 async fn connect_or_explain(admin_url: &str) -> PgConnection {
-    PgConnection::connect(admin_url).await.unwrap_or_else(|error| {
-        panic!(
-            "PostgreSQL is required for these tests and is not reachable at {admin_url}: \
+    PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "PostgreSQL is required for these tests and is not reachable at {admin_url}: \
              {error}. Start it (scripts/test does) or set ORDERFLOW_TEST_DATABASE_URL."
-        )
-    })
+            )
+        })
 }
 
 impl Drop for TestDatabase {
@@ -87,3 +89,5 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+pub mod signalr;

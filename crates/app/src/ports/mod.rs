@@ -1,12 +1,22 @@
 //! The ports: traits that adapters implement and use cases call.
 
+pub mod bus;
 pub mod clock;
 pub mod event_store;
+pub mod search;
 
+pub use bus::{
+    BusError, Deduplicator, Delivery, Message, MessageBus, MessagePublisher, MessageRequester,
+    MessageSubscriber, QueueMode, Subscription, SubscriptionSpec,
+};
 pub use clock::{Clock, SystemClock};
 
 pub use event_store::{
     ActualRevision, AppendOutcome, CheckpointStore, EventMetadata, EventStore, EventStoreError,
     ExpectedRevision, MAX_EVENTS_PER_APPEND, NewEvent, Position, RecordedEvent, StreamName,
     StreamNameError,
+};
+pub use search::{
+    IndexUpdate, OrderDocument, ProjectionCheckpoint, SearchCursor, SearchError, SearchIndex,
+    SearchPage, SearchQuery, SearchQueryError,
 };

@@ -18,10 +18,10 @@ use orderflow_auth::{DevIssuer, TokenValidator, ValidatorConfig, default_http_cl
 use orderflow_http::{OrdersApi, orders_router};
 use orderflow_store::SqliteEventStore;
 use orderflow_store::postgres::{PostgresEventStore, PostgresOptions};
+use orderflow_testkit::TestDatabase;
 use reqwest::header::HeaderMap;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use serde_json::{Value, json};
-use orderflow_testkit::TestDatabase;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 

@@ -17,15 +17,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Idp(args) => Application::idp(args).await?,
         Command::Token(args) => return print_token(args).await,
         Command::Gateway => not_yet("gateway", "the gateway (issue: gateway/BFF)"),
-        Command::PushHub => not_yet("push-hub", "the push hub (issue: real-time)"),
+        Command::PushHub(args) => Application::push_hub(args).await?,
     };
+    let shutdown = shutdown::install().context("cannot install the signal handlers")?;
     println!("orderflow is listening on {}", application.local_addr()?);
     for line in &application.banner {
         println!("  {line}");
     }
     println!("  stop with Ctrl-C");
     tracing::info!(url = %application.base_url, "started");
-    application.run_until(shutdown::signal()).await
+    application.run_until(shutdown).await
 }
 
 fn not_yet(name: &str, arrives_with: &str) -> ! {

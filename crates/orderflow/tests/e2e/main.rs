@@ -1,0 +1,7 @@
+//! End-to-end tests through the real `orderflow` binary: one test binary, so
+//! the processes and the Node client are built once.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod cli;
+mod flows;
+mod support;

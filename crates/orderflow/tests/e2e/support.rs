@@ -1,0 +1,152 @@
+//! Running `orderflow` processes and talking to them as a client would.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running `orderflow` command; killed when dropped.
+pub struct Process {
+    pub child: Child,
+    /// `host:port` it listens on.
+    pub address: String,
+}
+
+impl Process {
+    /// Starts `orderflow <args>` with `envs` and waits until it listens.
+    /// `ORDERFLOW_*` variables of the test's own environment are not passed on.
+    pub async fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_orderflow"));
+        command.args(args);
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("ORDERFLOW_")) {
+            command.env_remove(name);
+        }
+        command
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                let line = lines
+                    .next_line()
+                    .await
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("orderflow {args:?} exited before listening"));
+                if let Some(address) = line.strip_prefix("orderflow is listening on ") {
+                    return address.to_owned();
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("orderflow {args:?} did not listen within 60 s"));
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Process { child, address }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+/// `orderflow up` on port 0 in `data_dir`.
+pub async fn orderflow_up(data_dir: &std::path::Path) -> Process {
+    let data_dir = data_dir.to_str().unwrap();
+    Process::start(
+        &["up", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+        &[],
+    )
+    .await
+}
+
+pub fn http() -> reqwest::Client {
+    orderflow_auth::default_http_client().unwrap()
+}
+
+/// An access token from the dev issuer at `issuer_base` (password = user name).
+pub async fn password_token(issuer_base: &str, user: &str) -> String {
+    let response: Value = http()
+        .post(format!(
+            "{issuer_base}/realms/orderflow/protocol/openid-connect/token"
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=password&client_id=orderflow-web&username={user}&password={user}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token for {user}: {response}"))
+        .to_owned()
+}
+
+/// The global position a write answered with (`Orderflow-Position`).
+fn written_position(response: &reqwest::Response) -> u64 {
+    response
+        .headers()
+        .get("orderflow-position")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .expect("a write answers with its position")
+}
+
+/// Places the README's order; returns the created order and its position.
+pub async fn place_order(orders_base: &str, token: &str) -> (Value, u64) {
+    let response = http()
+        .post(format!("{orders_base}/orders"))
+        .bearer_auth(token)
+        .json(&json!({"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let position = written_position(&response);
+    (response.json().await.unwrap(), position)
+}
+
+/// Confirms an order as an admin; returns the write's position.
+pub async fn confirm_order(orders_base: &str, token: &str, order_id: &str) -> u64 {
+    let response = http()
+        .post(format!("{orders_base}/orders/{order_id}/confirm"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    written_position(&response)
+}
+
+/// The ids `GET /orders?{query}` finds for `token`'s user, once the index
+/// has reached `min_position`.
+pub async fn search_ids(
+    orders_base: &str,
+    token: &str,
+    query: &str,
+    min_position: u64,
+) -> Vec<String> {
+    let response = http()
+        .get(format!(
+            "{orders_base}/orders?{query}&minPosition={min_position}"
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(page["upToDate"], true, "the index did not catch up: {page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}

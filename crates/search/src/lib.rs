@@ -1,0 +1,29 @@
+//! Search for orderflow: the adapters of the
+//! [`SearchIndex`](orderflow_app::ports::SearchIndex) port and the projection
+//! that fills them from the event store.
+//!
+//! * [`TantivySearchIndex`] — the embedded default: tantivy in the data
+//!   dir's `search/`, one writer, one commit per batch with its checkpoint.
+//! * [`PostgresSearchIndex`] — server mode: one table with plain columns and
+//!   a `tsvector`, shared by every instance.
+//! * [`SearchProjection`] — folds order events into documents, idempotent by
+//!   stream revision; [`subscribe`] opens it with its subscription.
+//!
+//! Both adapters pass the one conformance suite in `tests/conformance/`, and
+//! match text identically because both take their keywords from [`text`].
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod checkpoints;
+pub mod postgres;
+mod projection;
+mod stored;
+pub mod tantivy_index;
+pub mod text;
+mod update;
+
+pub use checkpoints::IndexCheckpoints;
+pub use postgres::PostgresSearchIndex;
+pub use projection::{
+    SEARCH_BATCH_SIZE, SEARCH_PROJECTION, SearchProjection, subscribe, subscription_config,
+};
+pub use tantivy_index::TantivySearchIndex;
