@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::currency::Currency;
 use crate::error::OrderError;
-use crate::money::Money;
+use crate::money::{Money, MoneyError};
 
 /// A stock keeping unit, such as `SKU-1`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -249,6 +249,23 @@ pub struct OrderLine {
 }
 
 impl OrderLine {
+    /// A line from its stored form, the unit price in minor units of
+    /// `currency` (as events and read models keep it).
+    pub fn from_minor_units(
+        sku: Sku,
+        name: ItemName,
+        quantity: Quantity,
+        unit_price_minor: i64,
+        currency: Currency,
+    ) -> Result<OrderLine, MoneyError> {
+        Ok(OrderLine {
+            sku,
+            name,
+            quantity,
+            unit_price: Money::from_minor_units(unit_price_minor, currency)?,
+        })
+    }
+
     /// `quantity × unit_price`, or [`OrderError::TotalOverflow`].
     pub fn line_total(&self) -> Result<Money, OrderError> {
         self.unit_price

@@ -137,18 +137,28 @@ impl Application {
         Ok(app)
     }
 
-    /// The orders service alone: its issuer must be configured.
-    pub(crate) async fn orders(args: ServiceArgs) -> anyhow::Result<Self> {
-        let issuer = configured_issuer(&args.backend, "orders")?;
+    /// A server-mode component: bound, with its configured issuer's
+    /// validator and its bus.
+    async fn component(
+        args: &ServiceArgs,
+        command: &str,
+    ) -> anyhow::Result<(Self, TokenValidator, Arc<dyn MessageBus>)> {
+        let issuer = configured_issuer(&args.backend, command)?;
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
         let mut app = Application::new(listener, base_url);
         app.banner.push(format!("identity:  {issuer}"));
+        let validator = token_validator(&args.backend, &issuer)?;
+        let bus = app.open_bus(&args.backend).await?;
+        Ok((app, validator, bus))
+    }
+
+    /// The orders service alone: its issuer must be configured.
+    pub(crate) async fn orders(args: ServiceArgs) -> anyhow::Result<Self> {
+        let (mut app, validator, bus) = Self::component(&args, "orders").await?;
         let stores = open_stores(&args.backend, &args.common.data_dir).await?;
         app.banner
             .push(format!("events:    {}", stores.description));
-        let validator = token_validator(&args.backend, &issuer)?;
-        let bus = app.open_bus(&args.backend).await?;
         app.add_orders(
             &args.backend,
             &args.common.data_dir,
@@ -162,13 +172,7 @@ impl Application {
 
     /// The push hub alone: its issuer must be configured.
     pub(crate) async fn push_hub(args: ServiceArgs) -> anyhow::Result<Self> {
-        let issuer = configured_issuer(&args.backend, "push-hub")?;
-        let listener = bind(args.common.listen).await?;
-        let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
-        let mut app = Application::new(listener, base_url);
-        app.banner.push(format!("identity:  {issuer}"));
-        let validator = token_validator(&args.backend, &issuer)?;
-        let bus = app.open_bus(&args.backend).await?;
+        let (mut app, validator, bus) = Self::component(&args, "push-hub").await?;
         app.add_hub(validator, bus).await?;
         Ok(app)
     }

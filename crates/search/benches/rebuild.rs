@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orderflow_app::Actor;
+use orderflow_app::orders::to_new_event;
 use orderflow_app::ports::{
     EventMetadata, EventStore, ExpectedRevision, NewEvent, OrderDocument, Position, RecordedEvent,
     SearchIndex, SearchQuery, StreamName,
@@ -37,7 +38,7 @@ use orderflow_search::{
     PostgresSearchIndex, SEARCH_BATCH_SIZE, TantivySearchIndex, subscribe, subscription_config,
 };
 use orderflow_store::SqliteEventStore;
-use sqlx::{Connection, Executor, PgConnection};
+use orderflow_testkit::TestDatabase;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -54,17 +55,14 @@ fn new_events(events: &[OrderEvent], user: &str) -> Vec<NewEvent> {
     let correlation_id = Uuid::now_v7();
     events
         .iter()
-        .map(|event| NewEvent {
-            id: Uuid::now_v7(),
-            event_type: event.event_type().into(),
-            schema_version: event.schema_version(),
-            data: event.to_json(),
-            metadata: EventMetadata {
+        .map(|event| {
+            let metadata = EventMetadata {
                 correlation_id,
                 causation_id: correlation_id,
                 user_id: Some(user.into()),
                 occurred_at: OffsetDateTime::now_utc(),
-            },
+            };
+            to_new_event(event, Uuid::now_v7(), metadata)
         })
         .collect()
 }
@@ -210,36 +208,6 @@ fn report(adapter: &str, orders: u64, events: u64, elapsed: Duration) {
     );
 }
 
-struct TestDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    async fn create() -> Self {
-        let admin_url = std::env::var("ORDERFLOW_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-        let name = format!("orderflow_bench_{}", Uuid::new_v4().simple());
-        let create = format!("CREATE DATABASE {name}");
-        admin.execute(sqlx::AssertSqlSafe(create)).await.unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
-        TestDatabase {
-            admin_url,
-            name,
-            url,
-        }
-    }
-
-    async fn drop_database(self) {
-        let mut admin = PgConnection::connect(&self.admin_url).await.unwrap();
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        admin.execute(sqlx::AssertSqlSafe(statement)).await.unwrap();
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let filter: Vec<String> = std::env::args()
@@ -278,7 +246,7 @@ async fn main() {
     if wanted("postgres") {
         let database = TestDatabase::create().await;
         let index: Arc<dyn SearchIndex> = Arc::new(
-            PostgresSearchIndex::connect(&database.url, 4)
+            PostgresSearchIndex::connect(database.url(), 4)
                 .await
                 .unwrap(),
         );
@@ -286,6 +254,6 @@ async fn main() {
         report("rebuild postgres", orders, events, elapsed);
         check(&*index, orders).await;
         drop(index);
-        database.drop_database().await;
+        drop(database);
     }
 }

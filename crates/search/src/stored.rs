@@ -80,12 +80,15 @@ pub(crate) fn decode(json: &[u8]) -> Result<OrderDocument, SearchError> {
         .lines
         .into_iter()
         .map(|line| {
-            Ok(OrderLine {
-                sku: line.sku,
-                name: line.name,
-                quantity: line.quantity,
-                unit_price: money(line.unit_price_minor)?,
-            })
+            let minor_units = line.unit_price_minor;
+            OrderLine::from_minor_units(
+                line.sku,
+                line.name,
+                line.quantity,
+                minor_units,
+                stored.currency,
+            )
+            .map_err(|error| SearchError::Corrupt(format!("stored amount {minor_units}: {error}")))
         })
         .collect::<Result<Vec<_>, SearchError>>()?;
     Ok(OrderDocument {

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use orderflow_app::orders::to_new_event;
 use orderflow_app::ports::{
     CheckpointStore, EventMetadata, EventStore, ExpectedRevision, NewEvent, Position, StreamName,
 };
@@ -28,7 +29,7 @@ use orderflow_app::subscription::{Subscription, SubscriptionConfig};
 use orderflow_domain::{OrderCommand, OrderEvent, OrderId, decide, testing};
 use orderflow_store::postgres::PostgresOptions;
 use orderflow_store::{PostgresEventStore, SqliteEventStore};
-use sqlx::{Connection, Executor, PgConnection};
+use orderflow_testkit::TestDatabase;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -42,17 +43,14 @@ fn order_events(user: &str) -> (StreamName, Vec<NewEvent>) {
     let correlation_id = Uuid::now_v7();
     let new_events = events
         .iter()
-        .map(|event| NewEvent {
-            id: Uuid::now_v7(),
-            event_type: event.event_type().into(),
-            schema_version: event.schema_version(),
-            data: event.to_json(),
-            metadata: EventMetadata {
+        .map(|event| {
+            let metadata = EventMetadata {
                 correlation_id,
                 causation_id: correlation_id,
                 user_id: Some(user.into()),
                 occurred_at: OffsetDateTime::now_utc(),
-            },
+            };
+            to_new_event(event, Uuid::now_v7(), metadata)
         })
         .collect();
     (
@@ -160,15 +158,7 @@ async fn main() {
         run("sqlite", Arc::new(store), orders).await;
     }
     if wanted("postgres") {
-        let admin_url = std::env::var("ORDERFLOW_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let database = format!("orderflow_bench_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-            .await
-            .unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        let database = TestDatabase::create().await;
         let mut options = PostgresOptions::default();
         if let Some(writers) = std::env::var("ORDERFLOW_BENCH_PG_WRITERS")
             .ok()
@@ -176,15 +166,10 @@ async fn main() {
         {
             options.writers = writers;
         }
-        let store = PostgresEventStore::connect(&format!("{base}/{database}"), options)
+        let store = PostgresEventStore::connect(database.url(), options)
             .await
             .unwrap();
         run("postgres", Arc::new(store), orders).await;
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {database} WITH (FORCE)"
-            )))
-            .await
-            .unwrap();
+        drop(database);
     }
 }

@@ -12,6 +12,7 @@ mod repository;
 mod requests;
 
 pub use handlers::OrderHandlers;
+pub use repository::to_new_event;
 pub use requests::{CancelOrder, ConfirmOrder, GetOrder, PlaceOrder, SubscribeToOrder};
 
 use orderflow_domain::Order;

@@ -71,17 +71,30 @@ pub(crate) fn new_events(
     events
         .iter()
         .enumerate()
-        .map(|(index, event)| NewEvent {
-            id: context.id_for(&format!("{request}/event/{index}")),
-            event_type: event.event_type().to_owned(),
-            schema_version: event.schema_version(),
-            data: event.to_json(),
-            metadata: EventMetadata {
+        .map(|(index, event)| {
+            let metadata = EventMetadata {
                 correlation_id: context.correlation_id,
                 causation_id,
                 user_id: Some(context.actor.user_id.as_str().to_owned()),
                 occurred_at: now,
-            },
+            };
+            to_new_event(
+                event,
+                context.id_for(&format!("{request}/event/{index}")),
+                metadata,
+            )
         })
         .collect()
+}
+
+/// The stored form of one domain event: its type name, schema version and
+/// JSON body, with the given id and metadata.
+pub fn to_new_event(event: &OrderEvent, id: uuid::Uuid, metadata: EventMetadata) -> NewEvent {
+    NewEvent {
+        id,
+        event_type: event.event_type().to_owned(),
+        schema_version: event.schema_version(),
+        data: event.to_json(),
+        metadata,
+    }
 }

@@ -276,20 +276,19 @@ impl CurrentBody {
     fn into_event(self) -> Result<OrderEvent, String> {
         Ok(match self {
             Self::Created(body) => {
-                let money = |minor_units| {
-                    Money::from_minor_units(minor_units, body.currency)
-                        .map_err(|error| format!("{minor_units} minor units: {error}"))
-                };
                 let lines = body
                     .lines
                     .into_iter()
                     .map(|line| {
-                        Ok(OrderLine {
-                            sku: line.sku,
-                            name: line.name,
-                            quantity: line.quantity,
-                            unit_price: money(line.unit_price_minor)?,
-                        })
+                        let minor_units = line.unit_price_minor;
+                        OrderLine::from_minor_units(
+                            line.sku,
+                            line.name,
+                            line.quantity,
+                            minor_units,
+                            body.currency,
+                        )
+                        .map_err(|error| format!("{minor_units} minor units: {error}"))
                     })
                     .collect::<Result<Vec<_>, String>>()?;
                 OrderEvent::OrderCreated {
@@ -297,7 +296,8 @@ impl CurrentBody {
                     buyer_id: body.buyer_id,
                     currency: body.currency,
                     lines,
-                    total: money(body.total_minor)?,
+                    total: Money::from_minor_units(body.total_minor, body.currency)
+                        .map_err(|error| format!("{} minor units: {error}", body.total_minor))?,
                     created_at: body.created_at,
                 }
             }

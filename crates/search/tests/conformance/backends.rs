@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use orderflow_app::ports::SearchIndex;
 use orderflow_search::{PostgresSearchIndex, TantivySearchIndex};
 use orderflow_store::SqliteEventStore;
-use sqlx::{Connection, Executor, PgConnection};
+use orderflow_testkit::TestDatabase;
 
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -47,54 +47,13 @@ impl Backend for TantivyBackend {
 
 /// A database of its own on the test server, dropped with the backend.
 pub struct PostgresBackend {
-    admin_url: String,
-    database: String,
-    url: String,
+    database: TestDatabase,
 }
 
 impl PostgresBackend {
     pub async fn new() -> Self {
-        let admin_url = std::env::var("ORDERFLOW_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "PostgreSQL is required for these tests and is not reachable at {admin_url}: \
-                     {error}. Start it (scripts/test does) or set ORDERFLOW_TEST_DATABASE_URL."
-                )
-            });
-        let database = format!("orderflow_search_test_{}", uuid::Uuid::new_v4().simple());
-        let create = format!("CREATE DATABASE {database}");
-        admin.execute(sqlx::AssertSqlSafe(create)).await.unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{database}");
         PostgresBackend {
-            admin_url,
-            database,
-            url,
-        }
-    }
-}
-
-impl Drop for PostgresBackend {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut admin = PgConnection::connect(&admin_url).await?;
-                admin.execute(sqlx::AssertSqlSafe(statement)).await?;
-                Ok::<(), sqlx::Error>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.database);
+            database: TestDatabase::create().await,
         }
     }
 }
@@ -102,7 +61,11 @@ impl Drop for PostgresBackend {
 #[async_trait]
 impl Backend for PostgresBackend {
     async fn open(&self) -> Arc<dyn SearchIndex> {
-        Arc::new(PostgresSearchIndex::connect(&self.url, 4).await.unwrap())
+        Arc::new(
+            PostgresSearchIndex::connect(self.database.url(), 4)
+                .await
+                .unwrap(),
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use orderflow_app::orders::to_new_event;
 use orderflow_app::ports::{
     CheckpointStore, EventMetadata, EventStore, ExpectedRevision, NewEvent, OrderDocument,
     Position, SearchIndex, SearchQuery, StreamName,
@@ -25,17 +26,14 @@ async fn append(store: &dyn EventStore, n: u64, expected: ExpectedRevision, even
     let correlation_id = Uuid::now_v7();
     let new_events = events
         .iter()
-        .map(|event| NewEvent {
-            id: Uuid::now_v7(),
-            event_type: event.event_type().into(),
-            schema_version: event.schema_version(),
-            data: event.to_json(),
-            metadata: EventMetadata {
+        .map(|event| {
+            let metadata = EventMetadata {
                 correlation_id,
                 causation_id: correlation_id,
                 user_id: None,
                 occurred_at: T0,
-            },
+            };
+            to_new_event(event, Uuid::now_v7(), metadata)
         })
         .collect();
     store.append(&stream, expected, new_events).await.unwrap();
