@@ -1,7 +1,10 @@
 //! The relay from the broker to connected users: consumes
-//! `PushUpdateIntegrationMessage`s through this hub instance's own exclusive
-//! queue (bound to `push-update.#`, so every instance sees every update and
-//! users connected anywhere are reached), pushes each to its subscribers'
+//! `PushUpdateIntegrationMessage`s through this hub instance's own queue
+//! (bound to `push-update.#`, so every instance sees every update and users
+//! connected anywhere are reached). The queue is durable, not exclusive, so
+//! updates published while the broker restarts and the relay reconnects wait
+//! in it instead of being dropped as unroutable; the broker deletes it
+//! ten minutes after this instance is gone. The relay pushes each to its subscribers'
 //! live connections, and acknowledges the broker only once every connection
 //! has answered or timed out. Repeated message ids within the window are
 //! acknowledged without pushing again; a message that does not decode is
@@ -21,6 +24,8 @@ use crate::PushHub;
 const DEDUP_CAPACITY: usize = 100_000;
 /// How long a message id is remembered.
 const DEDUP_WINDOW: Duration = Duration::from_secs(600);
+/// How long this instance's queue outlives its last consumer.
+const QUEUE_EXPIRY: Duration = Duration::from_secs(600);
 /// Unacknowledged messages in flight per hub instance.
 const PREFETCH: u16 = 64;
 
@@ -32,7 +37,8 @@ pub async fn start_push_relay(
     ack_timeout: Duration,
 ) -> Result<tokio::task::JoinHandle<()>, BusError> {
     let binding = format!("{PUSH_UPDATE_ROUTING_PREFIX}#");
-    let spec = SubscriptionSpec::exclusive("push-hub", &[binding.as_str()]).with_prefetch(PREFETCH);
+    let spec = SubscriptionSpec::per_instance("push-hub", &[binding.as_str()], QUEUE_EXPIRY)
+        .with_prefetch(PREFETCH);
     let mut subscription = bus.subscribe(spec).await?;
     Ok(tokio::spawn(async move {
         let mut seen = Deduplicator::new(DEDUP_CAPACITY, DEDUP_WINDOW);

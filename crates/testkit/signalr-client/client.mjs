@@ -6,8 +6,8 @@
 // the WebSocket directly (skipNegotiation). An empty <token> connects without
 // accessTokenFactory. Every event is one JSON line on
 // stdout ({"event": …}); the client's own log goes to stderr. A line "stop" on stdin (or the
-// end of stdin) stops the connection and exits 0; a failed start exits 2; a safety timer exits
-// 3 so that no test can leave this process behind.
+// end of stdin) stops the connection and exits 0; a failed start exits 2; a safety timer
+// (SIGNALR_CLIENT_MAX_SECONDS, default 120) exits 3 so that no test can leave this process behind.
 import readline from "node:readline";
 import * as signalR from "@microsoft/signalr";
 
@@ -51,10 +51,11 @@ connection.onreconnecting((error) => emit("reconnecting", { error: String(error 
 connection.onreconnected((connectionId) => emit("reconnected", { connectionId }));
 connection.onclose((error) => emit("closed", { error: error ? String(error) : null }));
 
+const maxSeconds = Number(process.env.SIGNALR_CLIENT_MAX_SECONDS ?? 120);
 const safety = setTimeout(() => {
   emit("gave-up");
   process.exit(3);
-}, 120_000);
+}, maxSeconds * 1000);
 safety.unref();
 
 try {

@@ -212,6 +212,9 @@ pub struct SubscriptionSpec {
     /// RabbitMQ: the quorum queue's `x-delivery-limit`, fixed when the queue
     /// is first declared.
     pub delivery_limit: u32,
+    /// A shared queue left without consumers this long is deleted by the
+    /// broker (RabbitMQ `x-expires`); `None` keeps it for ever.
+    pub expires_after: Option<Duration>,
 }
 
 impl SubscriptionSpec {
@@ -226,6 +229,20 @@ impl SubscriptionSpec {
             mode: QueueMode::Shared,
             prefetch: Self::DEFAULT_PREFETCH,
             delivery_limit: Self::DEFAULT_DELIVERY_LIMIT,
+            expires_after: None,
+        }
+    }
+
+    /// A durable queue of this instance alone, named `{prefix}.{unique id}`,
+    /// for fan-out that survives a broker restart: unlike an exclusive
+    /// queue it keeps what is published while the instance reconnects. The
+    /// broker deletes it once it has had no consumer for `expires_after`
+    /// (the instance is gone).
+    pub fn per_instance(prefix: &str, bindings: &[&str], expires_after: Duration) -> Self {
+        SubscriptionSpec {
+            queue: format!("{prefix}.{}", Uuid::new_v4().simple()),
+            expires_after: Some(expires_after),
+            ..SubscriptionSpec::shared(String::new(), bindings)
         }
     }
 
@@ -261,6 +278,12 @@ impl SubscriptionSpec {
         }
         if self.prefetch == 0 {
             return Err(BusError::Invalid("prefetch must be at least 1".into()));
+        }
+        if self
+            .expires_after
+            .is_some_and(|expiry| expiry < Duration::from_millis(1))
+        {
+            return Err(BusError::Invalid("a queue expiry is at least 1 ms".into()));
         }
         Ok(())
     }

@@ -92,6 +92,10 @@ pub(crate) async fn declare_queue(
             );
             arguments.insert("x-dead-letter-strategy".into(), text("at-least-once"));
             arguments.insert("x-overflow".into(), text("reject-publish"));
+            if let Some(expiry) = spec.expires_after {
+                let millis = i64::try_from(expiry.as_millis()).unwrap_or(i64::MAX);
+                arguments.insert("x-expires".into(), AMQPValue::LongLongInt(millis));
+            }
             QueueDeclareOptions {
                 durable: true,
                 ..QueueDeclareOptions::default()

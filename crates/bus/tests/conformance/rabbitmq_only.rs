@@ -284,3 +284,52 @@ fn close_connections_named(name: &str) -> usize {
     }
     closed
 }
+
+/// A hub instance's queue: it keeps what is published while its consumer is
+/// away (a broker restart, a reconnect), and the broker deletes it once the
+/// instance has been gone for the expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_instance_queue_keeps_messages_while_away_and_expires_when_gone() {
+    let backend = Backend::rabbitmq().await;
+    run_then_clean_up(&backend, async {
+        let spec = SubscriptionSpec::per_instance(
+            "test.instance",
+            &["instance.#"],
+            Duration::from_secs(2),
+        );
+        drop(backend.bus.subscribe(spec.clone()).await.unwrap());
+        let sent = message("instance.update");
+        backend.bus.publish(sent.clone()).await.unwrap();
+
+        let mut subscription = backend.bus.subscribe(spec.clone()).await.unwrap();
+        let delivery = next(&mut subscription).await;
+        assert_eq!(delivery.message.id, sent.id);
+        delivery.ack().await.unwrap();
+        drop(subscription);
+
+        let raw = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .unwrap();
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let deadline = tokio::time::Instant::now() + PATIENCE + Duration::from_secs(10);
+        loop {
+            let channel = raw.create_channel().await.unwrap();
+            let exists = channel
+                .queue_declare(spec.queue.as_str().into(), passive, FieldTable::default())
+                .await
+                .is_ok();
+            if !exists {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the queue of a departed instance was never deleted"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+    .await;
+}
