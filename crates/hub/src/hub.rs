@@ -21,8 +21,9 @@ use serde_json::Value;
 use crate::HubConfig;
 use crate::negotiate::Negotiations;
 use crate::protocol::{CompletionOutcome, NO_RESULT_ERROR};
-use crate::registry::{CloseCause, Registry};
+use crate::registry::{CloseCause, ConnectionHandle, Registry};
 use crate::report::{Delivery, DeliveryFailure, FailureReason, PushReport};
+use tokio::sync::oneshot;
 
 /// The client method every push invokes.
 pub const PUSH_UPDATE_METHOD: &str = "PushUpdate";
@@ -89,6 +90,21 @@ impl PushHub {
         update: Value,
         ack_timeout: Duration,
     ) -> PushReport {
+        self.start_push(user_ids, update, ack_timeout)
+            .finish()
+            .await
+    }
+
+    /// The first half of [`PushHub::push`]: queues the invocation on every
+    /// connection now, before returning, so pushes started one after another
+    /// reach each connection in that order even when their acknowledgements
+    /// are awaited concurrently. [`PendingPush::finish`] waits for them.
+    pub fn start_push(
+        &self,
+        user_ids: &[String],
+        update: Value,
+        ack_timeout: Duration,
+    ) -> PendingPush {
         let deadline = tokio::time::Instant::now() + ack_timeout;
         let argument = update.to_string();
         let mut report = PushReport::default();
@@ -115,6 +131,45 @@ impl PushHub {
                 }
             }
         }
+        PendingPush {
+            deadline,
+            report,
+            waiting,
+        }
+    }
+}
+
+/// One queued invocation: its connection, id and completion.
+type Waiting = (
+    Arc<ConnectionHandle>,
+    String,
+    oneshot::Receiver<CompletionOutcome>,
+);
+
+/// A push whose invocations are queued; [`PendingPush::finish`] collects
+/// the acknowledgements.
+pub struct PendingPush {
+    deadline: tokio::time::Instant,
+    report: PushReport,
+    waiting: Vec<Waiting>,
+}
+
+impl std::fmt::Debug for PendingPush {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingPush")
+            .field("waiting", &self.waiting.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingPush {
+    /// Waits until every connection answered or the acknowledgement timeout passed.
+    pub async fn finish(self) -> PushReport {
+        let PendingPush {
+            deadline,
+            mut report,
+            waiting,
+        } = self;
         // Every invocation is queued already: waiting for them one after another, against one
         // deadline, takes no longer than waiting for all at once.
         for (connection, invocation_id, completion) in waiting {
@@ -155,7 +210,9 @@ impl PushHub {
         );
         report
     }
+}
 
+impl PushHub {
     /// Sends every connection a Close with `allowReconnect: true`, refuses new negotiations
     /// and connections from now on, and waits up to [`HubConfig::shutdown_grace`] for the
     /// connections to close.

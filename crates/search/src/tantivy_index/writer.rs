@@ -152,11 +152,15 @@ impl Inner {
         let mut commit = writer.prepare_commit().map_err(unavailable)?;
         commit.set_payload(&write_checkpoints(&checkpoints));
         commit.commit().map_err(unavailable)?;
+        // Reload before publishing the checkpoints: whoever sees the new
+        // checkpoint (a caller waiting for read-your-writes) must also find
+        // the documents of that commit.
+        let reloaded = self.reload();
         *self
             .checkpoints
             .write()
             .unwrap_or_else(PoisonError::into_inner) = checkpoints;
-        self.reload()
+        reloaded
     }
 
     /// Points searches (and the revision guard) at the last commit; if that
