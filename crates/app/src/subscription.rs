@@ -31,6 +31,11 @@ pub struct SubscriptionConfig {
     pub batch_size: usize,
     /// Fallback poll interval when no notification arrives.
     pub poll_interval: Duration,
+    /// Least time between two checkpoint writes in [`run_subscription`]:
+    /// zero stores after every batch; more saves a durable write per batch
+    /// on a busy live subscription, at the price of re-handling
+    /// (idempotently) what was handled since the last write after a crash.
+    pub checkpoint_interval: Duration,
 }
 
 impl SubscriptionConfig {
@@ -39,6 +44,7 @@ impl SubscriptionConfig {
             name: name.into(),
             batch_size: 1_000,
             poll_interval: Duration::from_secs(1),
+            checkpoint_interval: Duration::ZERO,
         }
     }
 }
@@ -181,32 +187,58 @@ pub async fn run_subscription<H: EventHandler>(
     const MIN_BACKOFF: Duration = Duration::from_millis(50);
     const MAX_BACKOFF: Duration = Duration::from_secs(5);
     let mut backoff = MIN_BACKOFF;
+    let checkpoint_interval = subscription.config.checkpoint_interval;
+    let mut last_saved = tokio::time::Instant::now();
+    // Handled but not stored yet (within the checkpoint interval).
+    let mut handled: Option<Position> = None;
     tokio::pin!(shutdown);
     loop {
         let step = async {
             let batch = subscription.next_batch().await.map_err(|e| e.to_string())?;
             let Some(last) = batch.last().map(|e| e.position) else {
-                return Ok(());
+                return Ok(None);
             };
             handler.handle(&batch).await.map_err(|e| e.0)?;
-            subscription
-                .acknowledge(last)
-                .await
-                .map_err(|e| e.to_string())
+            Ok::<_, String>(Some(last))
         };
-        tokio::select! {
-            () = &mut shutdown => return,
-            result = step => match result {
-                Ok(()) => backoff = MIN_BACKOFF,
-                Err(reason) => {
-                    tracing::warn!(subscription = subscription.name(), %reason, ?backoff, "subscription step failed, retrying");
-                    subscription.rewind();
-                    tokio::select! {
-                        () = &mut shutdown => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+        let result = tokio::select! {
+            () = &mut shutdown => {
+                if let Some(position) = handled
+                    && let Err(error) = subscription.acknowledge(position).await
+                {
+                    tracing::warn!(subscription = subscription.name(), %error, "cannot store the checkpoint at shutdown");
                 }
+                return;
+            }
+            result = step => result,
+        };
+        match result {
+            Ok(last) => {
+                backoff = MIN_BACKOFF;
+                handled = last.or(handled);
+                let Some(position) = handled else { continue };
+                if last_saved.elapsed() < checkpoint_interval {
+                    continue;
+                }
+                match subscription.acknowledge(position).await {
+                    Ok(()) => {
+                        handled = None;
+                        last_saved = tokio::time::Instant::now();
+                    }
+                    Err(error) => {
+                        tracing::warn!(subscription = subscription.name(), %error, "cannot store the checkpoint, retrying with the next batch");
+                    }
+                }
+            }
+            Err(reason) => {
+                tracing::warn!(subscription = subscription.name(), %reason, ?backoff, "subscription step failed, retrying");
+                subscription.rewind();
+                handled = None;
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }

@@ -251,7 +251,11 @@ impl Application {
         let subscription = Subscription::open(
             stores.events.clone(),
             stores.checkpoints.clone(),
-            SubscriptionConfig::new(PushPublisher::SUBSCRIPTION),
+            SubscriptionConfig {
+                // A replay republishes the same message ids, which hubs drop.
+                checkpoint_interval: Duration::from_millis(250),
+                ..SubscriptionConfig::new(PushPublisher::SUBSCRIPTION)
+            },
         )
         .await
         .context("cannot open the push publisher's subscription")?;

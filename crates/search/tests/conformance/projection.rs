@@ -66,9 +66,9 @@ async fn add_subscriber(store: &dyn EventStore, n: u64, revision: u64, subscribe
 
 fn config(name: &str) -> SubscriptionConfig {
     SubscriptionConfig {
-        name: name.into(),
         batch_size: 7,
         poll_interval: Duration::from_millis(50),
+        ..SubscriptionConfig::new(name)
     }
 }
 

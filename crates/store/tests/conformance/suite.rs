@@ -36,9 +36,9 @@ fn event(event_type: &str) -> NewEvent {
 
 fn subscription_config(name: &str, poll_interval: Duration) -> SubscriptionConfig {
     SubscriptionConfig {
-        name: name.into(),
         batch_size: 100,
         poll_interval,
+        ..SubscriptionConfig::new(name)
     }
 }
 
