@@ -25,10 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orderflow_app::Actor;
-use orderflow_app::orders::to_new_event;
 use orderflow_app::ports::{
-    EventMetadata, EventStore, ExpectedRevision, NewEvent, OrderDocument, Position, RecordedEvent,
-    SearchIndex, SearchQuery, StreamName,
+    EventStore, ExpectedRevision, NewEvent, OrderDocument, Position, RecordedEvent, SearchIndex,
+    SearchQuery, StreamName,
 };
 use orderflow_app::subscription::{
     EventHandler, HandlerError, Subscription, SubscriptionConfig, run_subscription,
@@ -39,6 +38,7 @@ use orderflow_search::{
 };
 use orderflow_store::SqliteEventStore;
 use orderflow_testkit::TestDatabase;
+use orderflow_testkit::events::stored_events;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -52,19 +52,7 @@ fn env_number(name: &str, default: usize) -> usize {
 }
 
 fn new_events(events: &[OrderEvent], user: &str) -> Vec<NewEvent> {
-    let correlation_id = Uuid::now_v7();
-    events
-        .iter()
-        .map(|event| {
-            let metadata = EventMetadata {
-                correlation_id,
-                causation_id: correlation_id,
-                user_id: Some(user.into()),
-                occurred_at: OffsetDateTime::now_utc(),
-            };
-            to_new_event(event, Uuid::now_v7(), metadata)
-        })
-        .collect()
+    stored_events(events, Some(user), OffsetDateTime::now_utc())
 }
 
 /// Appends `orders` orders with 64 concurrent writers (group commit);

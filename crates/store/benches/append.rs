@@ -21,15 +21,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use orderflow_app::orders::to_new_event;
 use orderflow_app::ports::{
-    CheckpointStore, EventMetadata, EventStore, ExpectedRevision, NewEvent, Position, StreamName,
+    CheckpointStore, EventStore, ExpectedRevision, NewEvent, Position, StreamName,
 };
 use orderflow_app::subscription::{Subscription, SubscriptionConfig};
 use orderflow_domain::{OrderCommand, OrderEvent, OrderId, decide, testing};
 use orderflow_store::postgres::PostgresOptions;
 use orderflow_store::{PostgresEventStore, SqliteEventStore};
 use orderflow_testkit::TestDatabase;
+use orderflow_testkit::events::stored_events;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -40,19 +40,7 @@ fn order_events(user: &str) -> (StreamName, Vec<NewEvent>) {
     let order_id = OrderId::from_uuid(Uuid::now_v7()).unwrap();
     let command = OrderCommand::from(testing::create_order(order_id, user));
     let events: Vec<OrderEvent> = decide(None, &command, OffsetDateTime::now_utc()).unwrap();
-    let correlation_id = Uuid::now_v7();
-    let new_events = events
-        .iter()
-        .map(|event| {
-            let metadata = EventMetadata {
-                correlation_id,
-                causation_id: correlation_id,
-                user_id: Some(user.into()),
-                occurred_at: OffsetDateTime::now_utc(),
-            };
-            to_new_event(event, Uuid::now_v7(), metadata)
-        })
-        .collect();
+    let new_events = stored_events(&events, Some(user), OffsetDateTime::now_utc());
     (
         StreamName::parse(order_id.stream_name()).unwrap(),
         new_events,

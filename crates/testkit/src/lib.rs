@@ -91,3 +91,5 @@ impl Drop for TestDatabase {
 }
 
 pub mod signalr;
+
+pub mod events;

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderflow_app::orders::to_new_event;
 use orderflow_app::ports::{
     CheckpointStore, EventMetadata, EventStore, ExpectedRevision, NewEvent, OrderDocument,
     Position, SearchIndex, SearchQuery, StreamName,
@@ -15,6 +14,7 @@ use orderflow_app::subscription::{
 use orderflow_domain::testing::{self, order_id, user};
 use orderflow_domain::{OrderCommand, OrderEvent, OrderStatus, decide};
 use orderflow_search::{SEARCH_PROJECTION, SearchProjection, subscribe};
+use orderflow_testkit::events::stored_events;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -23,19 +23,7 @@ use crate::suite::{T0, admin, all_documents};
 
 async fn append(store: &dyn EventStore, n: u64, expected: ExpectedRevision, events: &[OrderEvent]) {
     let stream = StreamName::parse(order_id(n).stream_name()).unwrap();
-    let correlation_id = Uuid::now_v7();
-    let new_events = events
-        .iter()
-        .map(|event| {
-            let metadata = EventMetadata {
-                correlation_id,
-                causation_id: correlation_id,
-                user_id: None,
-                occurred_at: T0,
-            };
-            to_new_event(event, Uuid::now_v7(), metadata)
-        })
-        .collect();
+    let new_events = stored_events(events, None, T0);
     store.append(&stream, expected, new_events).await.unwrap();
 }
 
