@@ -3,6 +3,7 @@
 pub mod bus;
 pub mod clock;
 pub mod event_store;
+pub mod read_model;
 pub mod search;
 
 pub use bus::{
@@ -19,4 +20,8 @@ pub use event_store::{
 pub use search::{
     IndexUpdate, OrderDocument, ProjectionCheckpoint, SearchCursor, SearchError, SearchIndex,
     SearchPage, SearchQuery, SearchQueryError,
+};
+pub use read_model::{
+    CreatedOrder, GatewayOrder, GatewayOrderLine, OrderListCursor, OrderListPage, OrderListQuery,
+    OrderReadModel, ReadModelError, StatusChange,
 };
