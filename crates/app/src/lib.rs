@@ -7,8 +7,11 @@
 //! traits of [`ports`].
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod consumer;
 pub mod context;
 pub mod error;
+pub mod gateway;
+pub mod integration;
 pub mod mediator;
 pub mod orders;
 pub mod ports;

@@ -3,6 +3,9 @@
 //! - [`orders_router`] serves `POST /orders`, `GET /orders/{id}`,
 //!   `POST /orders/{id}/confirm`, `POST /orders/{id}/cancel`, `POST /orders/{id}/subscribers`,
 //!   `GET /orders` (search), `/health/live` and `/health/ready` over an [`OrdersApi`].
+//! - [`gateway_routes`] serves the API gateway's `POST /api/orders`, `GET /api/orders` and
+//!   `GET /api/orders/{id}` over a [`GatewayApi`], to merge beside the orders router;
+//!   [`gateway_router`] adds health and the fallback for a gateway on its own.
 //! - Every request is authenticated by the [`TokenValidator`] (the bearer token becomes the
 //!   [`orderflow_app::Actor`]) and sent through the [`Mediator`]; the app layer decides.
 //! - Every error is `application/problem+json` ([`Problem`]); the mapping from the app's and
@@ -21,15 +24,16 @@ mod view;
 use std::sync::Arc;
 
 use orderflow_app::Mediator;
+use orderflow_app::gateway::OrderCommands;
 use orderflow_app::orders::OrderHandlers;
-use orderflow_app::ports::{EventStore, Position, SearchIndex, SystemClock};
+use orderflow_app::ports::{EventStore, OrderReadModel, Position, SearchIndex, SystemClock};
 use orderflow_auth::TokenValidator;
 use tokio::sync::watch;
 
 pub use correlation::{CORRELATION_ID_HEADER, CorrelationId};
 pub use extract::IDEMPOTENCY_KEY_HEADER;
 pub use problem::{PROBLEM_JSON, Problem};
-pub use router::{REQUEST_TIMEOUT, orders_router};
+pub use router::{REQUEST_TIMEOUT, gateway_router, gateway_routes, orders_router};
 pub use routes::orders::POSITION_HEADER;
 pub use routes::search::{READ_YOUR_WRITES_WAIT, SEARCH_POSITION_HEADER};
 pub use view::{LineView, OrderView};
@@ -47,12 +51,41 @@ pub struct OrdersApi {
     pub search: Option<SearchApi>,
 }
 
+/// What the API gateway (BFF) runs on: the bus client that sends order
+/// commands and its own read model. Cheap to clone.
+#[derive(Clone)]
+pub struct GatewayApi {
+    pub commands: OrderCommands,
+    pub read_model: Arc<dyn OrderReadModel>,
+    pub validator: TokenValidator,
+}
+
+impl std::fmt::Debug for GatewayApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayApi")
+            .field("commands", &self.commands)
+            .finish_non_exhaustive()
+    }
+}
+
+impl axum::extract::FromRef<GatewayApi> for TokenValidator {
+    fn from_ref(api: &GatewayApi) -> TokenValidator {
+        api.validator.clone()
+    }
+}
+
 /// What `GET /orders` searches, and how far its projection has got.
 #[derive(Clone)]
 pub struct SearchApi {
     pub index: Arc<dyn SearchIndex>,
     /// The projection's indexed position, for `minPosition` waits.
     pub progress: watch::Receiver<Position>,
+}
+
+impl axum::extract::FromRef<OrdersApi> for TokenValidator {
+    fn from_ref(api: &OrdersApi) -> TokenValidator {
+        api.validator.clone()
+    }
 }
 
 impl OrdersApi {

@@ -22,11 +22,11 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::OrdersApi;
 use crate::correlation::correlate;
 use crate::extract::MAX_BODY_BYTES;
 use crate::problem::{PROBLEM_JSON, Problem, is_problem};
-use crate::routes::{health, orders, search};
+use crate::routes::{gateway, health, orders, search};
+use crate::{GatewayApi, OrdersApi};
 
 /// The longest a request may take before it is answered 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,6 +51,38 @@ pub fn orders_router(api: OrdersApi) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(api);
+    with_middleware(routes)
+}
+
+/// The gateway's routes alone (`/api/orders…`), with the middleware stack and no fallback:
+/// merge them into a router that has one (the orders router in `orderflow up`).
+pub fn gateway_routes(api: GatewayApi) -> Router {
+    let routes = Router::new()
+        .route(
+            "/api/orders",
+            post(gateway::create_order).get(gateway::list_orders),
+        )
+        .route("/api/orders/{id}", get(gateway::get_order))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(api);
+    with_middleware(routes)
+}
+
+/// A gateway on its own (`orderflow gateway`): its routes, `/health/live`, `/health/ready`
+/// (the read model answers) and the 404/405 problem fallbacks.
+pub fn gateway_router(api: GatewayApi) -> Router {
+    let probes = Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(gateway::ready))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .with_state(api.clone());
+    with_middleware(probes).merge(gateway_routes(api))
+}
+
+/// Traces (credentials redacted), correlation ids, problem+json for every error, panics as
+/// 500 problems and the request timeout.
+fn with_middleware(routes: Router) -> Router {
     routes.layer(
         ServiceBuilder::new()
             .layer(SetSensitiveRequestHeadersLayer::new([

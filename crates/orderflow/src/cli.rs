@@ -1,6 +1,5 @@
-//! The command line of the contract in `DESIGN.md`. Every command is listed;
-//! a command whose component has not landed yet says so and exits with
-//! status 2 instead of pretending.
+//! The command line of the contract in `DESIGN.md`: every command, its flags
+//! and the `ORDERFLOW_*` variables that set them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,12 +16,14 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Everything in one process on embedded defaults: dev issuer, orders API, push hub.
+    /// Everything in one process on embedded defaults: dev issuer, orders API, gateway,
+    /// push hub.
     Up(UpArgs),
     /// The orders service alone, in server mode (PostgreSQL, external OIDC issuer).
     Orders(ServiceArgs),
-    /// The API gateway (BFF) alone, in server mode (not yet).
-    Gateway,
+    /// The API gateway (BFF) alone, in server mode (RabbitMQ, PostgreSQL read model,
+    /// external OIDC issuer).
+    Gateway(ServiceArgs),
     /// The SignalR push hub alone, in server mode (RabbitMQ, external OIDC issuer).
     PushHub(ServiceArgs),
     /// The built-in dev identity provider alone.
@@ -71,6 +72,10 @@ pub(crate) struct BackendArgs {
     /// The RabbitMQ topic exchange orderflow publishes to.
     #[arg(long, env = "ORDERFLOW_AMQP_EXCHANGE", default_value = "orderflow")]
     pub(crate) amqp_exchange: String,
+    /// How long the gateway waits for the order service to answer a command before it
+    /// answers 504 (the command stays queued and is processed once).
+    #[arg(long, env = "ORDERFLOW_COMMAND_TIMEOUT_MS", default_value_t = 5000)]
+    pub(crate) command_timeout_ms: u64,
 }
 
 #[derive(Debug, Args)]

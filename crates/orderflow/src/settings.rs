@@ -1,5 +1,6 @@
 //! Turning flags and `ORDERFLOW_*` variables into running parts: the public
-//! URL, the event store (SQLite unless a database URL is set), the bus
+//! URL, the event store and the gateway's read model (SQLite unless a
+//! database URL is set), the bus
 //! (in-process unless an AMQP URL is set) and the token validator (the dev
 //! issuer unless an OIDC issuer is set — then that one, and only that one).
 
@@ -9,9 +10,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use orderflow_app::ports::bus::MessageBus;
-use orderflow_app::ports::{CheckpointStore, EventStore, SearchIndex};
+use orderflow_app::ports::{CheckpointStore, EventStore, OrderReadModel, SearchIndex};
 use orderflow_auth::{TokenValidator, ValidatorConfig, default_http_client};
 use orderflow_bus::{InProcessBus, InProcessConfig, RabbitBus, RabbitConfig};
+use orderflow_read_model::{PostgresReadModel, SqliteReadModel};
 use orderflow_search::{PostgresSearchIndex, TantivySearchIndex};
 use orderflow_store::postgres::PostgresOptions;
 use orderflow_store::{PostgresEventStore, SqliteEventStore};
@@ -92,6 +94,27 @@ pub(crate) async fn open_search_index(
         .with_context(|| format!("cannot create {}", directory.display()))?;
     let index = TantivySearchIndex::open(&directory).context("cannot open the tantivy index")?;
     Ok((Arc::new(index), format!("tantivy {}", directory.display())))
+}
+
+/// The gateway's read model (PostgreSQL with a database URL, else SQLite in
+/// the data dir), and a line describing it.
+pub(crate) async fn open_read_model(
+    backend: &BackendArgs,
+    data_dir: &Path,
+) -> anyhow::Result<(Arc<dyn OrderReadModel>, String)> {
+    if let Some(url) = &backend.database_url {
+        let read_model = PostgresReadModel::connect(url)
+            .await
+            .context("cannot open the gateway's PostgreSQL read model")?;
+        return Ok((Arc::new(read_model), "PostgreSQL".to_owned()));
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let path = data_dir.join("gateway.sqlite");
+    let read_model = SqliteReadModel::open(&path)
+        .await
+        .context("cannot open the gateway's SQLite read model")?;
+    Ok((Arc::new(read_model), format!("SQLite {}", path.display())))
 }
 
 /// The message bus, and a line describing it.

@@ -14,13 +14,23 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use orderflow_app::Mediator;
+use orderflow_app::consumer::run_consumer;
+use orderflow_app::gateway::{
+    OrderCommands, OrderCreatedNotifier, ReadModelProjection, notification_subscription,
+    read_model_subscription,
+};
+use orderflow_app::integration::{
+    CreateOrderConsumer, IntegrationEventPublisher, create_order_subscription,
+};
 use orderflow_app::orders::OrderHandlers;
 use orderflow_app::ports::SystemClock;
-use orderflow_app::ports::bus::MessageBus;
+use orderflow_app::ports::bus::{MessageBus, SubscriptionSpec};
 use orderflow_app::push::PushPublisher;
 use orderflow_app::subscription::{Subscription, SubscriptionConfig, run_subscription};
 use orderflow_auth::{DevIssuer, TokenValidator};
-use orderflow_http::{OrdersApi, SearchApi, orders_router};
+use orderflow_http::{
+    GatewayApi, OrdersApi, SearchApi, gateway_router, gateway_routes, orders_router,
+};
 use orderflow_hub::{HubConfig, PushHub, hub_router, start_push_relay};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -28,7 +38,7 @@ use tokio::task::JoinHandle;
 
 use crate::cli::{BackendArgs, IdpArgs, ServiceArgs, UpArgs};
 use crate::settings::{
-    Stores, open_bus, open_search_index, open_stores, public_url, token_validator,
+    Stores, open_bus, open_read_model, open_search_index, open_stores, public_url, token_validator,
 };
 
 /// How long the hub waits for a client to acknowledge a push.
@@ -67,6 +77,14 @@ fn configured_issuer(backend: &BackendArgs, command: &str) -> anyhow::Result<Str
     backend.oidc_issuer.clone().with_context(|| {
         format!("`orderflow {command}` needs ORDERFLOW_OIDC_ISSUER (e.g. the URL `orderflow idp` prints)")
     })
+}
+
+/// A shared queue's name prefixed with the exchange's (`orderflow.gateway.read-model`),
+/// so that deployments sharing one RabbitMQ virtual host through different exchanges never
+/// compete for each other's messages.
+fn namespaced(mut spec: SubscriptionSpec, backend: &BackendArgs) -> SubscriptionSpec {
+    spec.queue = format!("{}.{}", backend.amqp_exchange, spec.queue);
+    spec
 }
 
 impl Application {
@@ -133,6 +151,15 @@ impl Application {
             bus.clone(),
         )
         .await?;
+        let gateway = app
+            .add_gateway(
+                &args.backend,
+                &args.common.data_dir,
+                validator.clone(),
+                bus.clone(),
+            )
+            .await?;
+        app.router = std::mem::take(&mut app.router).merge(gateway_routes(gateway));
         app.add_hub(validator, bus).await?;
         Ok(app)
     }
@@ -167,6 +194,18 @@ impl Application {
             bus,
         )
         .await?;
+        Ok(app)
+    }
+
+    /// The API gateway alone: its issuer must be configured.
+    pub(crate) async fn gateway(args: ServiceArgs) -> anyhow::Result<Self> {
+        let (mut app, validator, bus) = Self::component(&args, "gateway").await?;
+        let gateway = app
+            .add_gateway(&args.backend, &args.common.data_dir, validator, bus)
+            .await?;
+        app.router = gateway_router(gateway);
+        app.banner
+            .push(format!("health:    {}/health/ready", app.base_url));
         Ok(app)
     }
 
@@ -240,6 +279,13 @@ impl Application {
             stores.events.clone(),
             Arc::new(SystemClock),
         )));
+        let stopped = self.stopped();
+        self.workers.push(tokio::spawn(run_consumer(
+            bus.clone(),
+            namespaced(create_order_subscription(), backend),
+            CreateOrderConsumer::new(mediator.clone()),
+            stopped,
+        )));
         let router = orders_router(OrdersApi {
             mediator,
             validator,
@@ -247,29 +293,87 @@ impl Application {
             search: Some(SearchApi { index, progress }),
         });
         self.router = std::mem::take(&mut self.router).merge(router);
-        let publisher = PushPublisher::new(stores.events.clone(), bus);
-        let subscription = Subscription::open(
-            stores.events.clone(),
-            stores.checkpoints.clone(),
-            SubscriptionConfig {
-                // A replay republishes the same message ids, which hubs drop.
-                checkpoint_interval: Duration::from_millis(250),
-                ..SubscriptionConfig::new(PushPublisher::SUBSCRIPTION)
-            },
+        self.spawn_outbox(
+            stores,
+            IntegrationEventPublisher::new(bus.clone()),
+            IntegrationEventPublisher::SUBSCRIPTION,
         )
-        .await
-        .context("cannot open the push publisher's subscription")?;
-        let stopped = self.stopped();
-        self.workers.push(tokio::spawn(run_subscription(
-            subscription,
-            publisher,
-            stopped,
-        )));
+        .await?;
+        self.spawn_outbox(
+            stores,
+            PushPublisher::new(stores.events.clone(), bus),
+            PushPublisher::SUBSCRIPTION,
+        )
+        .await?;
         self.banner
             .push(format!("orders:    {}/orders", self.base_url));
         self.banner
             .push(format!("health:    {}/health/ready", self.base_url));
         Ok(())
+    }
+
+    /// An outbox publisher on its own event-store subscription. A replay
+    /// republishes the same message ids, which consumers drop, so the
+    /// checkpoint is stored at most every 250 ms.
+    async fn spawn_outbox<H: orderflow_app::subscription::EventHandler + 'static>(
+        &mut self,
+        stores: &Stores,
+        handler: H,
+        name: &str,
+    ) -> anyhow::Result<()> {
+        let subscription = Subscription::open(
+            stores.events.clone(),
+            stores.checkpoints.clone(),
+            SubscriptionConfig {
+                checkpoint_interval: Duration::from_millis(250),
+                ..SubscriptionConfig::new(name)
+            },
+        )
+        .await
+        .with_context(|| format!("cannot open the {name} subscription"))?;
+        let stopped = self.stopped();
+        self.workers.push(tokio::spawn(run_subscription(
+            subscription,
+            handler,
+            stopped,
+        )));
+        Ok(())
+    }
+
+    /// The gateway's read model, its projection and notification consumers;
+    /// returns what its routes run on.
+    async fn add_gateway(
+        &mut self,
+        backend: &BackendArgs,
+        data_dir: &std::path::Path,
+        validator: TokenValidator,
+        bus: Arc<dyn MessageBus>,
+    ) -> anyhow::Result<GatewayApi> {
+        let (read_model, description) = open_read_model(backend, data_dir).await?;
+        self.banner.push(format!(
+            "gateway:   {}/api/orders (read model: {description})",
+            self.base_url
+        ));
+        let stopped = self.stopped();
+        self.workers.push(tokio::spawn(run_consumer(
+            bus.clone(),
+            namespaced(read_model_subscription(), backend),
+            ReadModelProjection::new(read_model.clone()),
+            stopped,
+        )));
+        let stopped = self.stopped();
+        self.workers.push(tokio::spawn(run_consumer(
+            bus.clone(),
+            namespaced(notification_subscription(), backend),
+            OrderCreatedNotifier::new(bus.clone()),
+            stopped,
+        )));
+        let timeout = Duration::from_millis(backend.command_timeout_ms.max(1));
+        Ok(GatewayApi {
+            commands: OrderCommands::new(bus, timeout),
+            read_model,
+            validator,
+        })
     }
 
     /// The SignalR hub and its relay from the bus.

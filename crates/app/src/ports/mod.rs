@@ -17,11 +17,11 @@ pub use event_store::{
     ExpectedRevision, MAX_EVENTS_PER_APPEND, NewEvent, Position, RecordedEvent, StreamName,
     StreamNameError,
 };
-pub use search::{
-    IndexUpdate, OrderDocument, ProjectionCheckpoint, SearchCursor, SearchError, SearchIndex,
-    SearchPage, SearchQuery, SearchQueryError,
-};
 pub use read_model::{
     CreatedOrder, GatewayOrder, GatewayOrderLine, OrderListCursor, OrderListPage, OrderListQuery,
     OrderReadModel, ReadModelError, StatusChange,
+};
+pub use search::{
+    IndexUpdate, OrderDocument, ProjectionCheckpoint, SearchCursor, SearchError, SearchIndex,
+    SearchPage, SearchQuery, SearchQueryError,
 };

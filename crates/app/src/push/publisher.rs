@@ -19,7 +19,7 @@ use crate::subscription::{EventHandler, HandlerError};
 const PUSH_MESSAGE_IDS: uuid::Uuid =
     uuid::Uuid::from_u128(0x7075_7368_2d75_7064_6174_652d_6d73_6731);
 
-/// Publishes a push update for every created, confirmed or cancelled order.
+/// Publishes a push update for every confirmed or cancelled order.
 #[derive(Clone)]
 pub struct PushPublisher {
     store: Arc<dyn EventStore>,
@@ -43,7 +43,6 @@ impl PushPublisher {
     /// The message for `event`, or `None` for events nobody is pushed about.
     async fn message_for(&self, event: &RecordedEvent) -> Result<Option<Message>, HandlerError> {
         let make_payload: fn(String) -> PushUpdatePayload = match event.event_type.as_str() {
-            "OrderCreated" => |order_id| PushUpdatePayload::OrderCreated { order_id },
             "OrderConfirmed" => |order_id| PushUpdatePayload::OrderConfirmed { order_id },
             "OrderCancelled" => |order_id| PushUpdatePayload::OrderCancelled { order_id },
             _ => return Ok(None),
@@ -68,8 +67,7 @@ impl PushPublisher {
         Ok(Some(published))
     }
 
-    /// The order's subscribers as of `event` — and its buyer, who is
-    /// subscribed by the event right after `OrderCreated`.
+    /// The order's subscribers as of `event`, and its buyer.
     async fn subscribers_at(
         &self,
         event: &RecordedEvent,

@@ -6,15 +6,14 @@
 //! context carries the request's correlation id and no idempotency key (handlers that honour
 //! one add it).
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use orderflow_app::{Actor, RequestContext};
-use orderflow_auth::{AuthError, Principal};
+use orderflow_auth::{AuthError, Principal, TokenValidator};
 use orderflow_domain::UserId;
 use uuid::Uuid;
 
-use crate::OrdersApi;
 use crate::correlation::CorrelationId;
 use crate::problem::Problem;
 
@@ -22,10 +21,15 @@ use crate::problem::Problem;
 #[derive(Debug, Clone)]
 pub struct Caller(pub RequestContext);
 
-impl FromRequestParts<OrdersApi> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    TokenValidator: FromRef<S>,
+{
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, api: &OrdersApi) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let validator = TokenValidator::from_ref(state);
         let authorization = match parts.headers.get(header::AUTHORIZATION) {
             None => None,
             Some(value) => Some(
@@ -34,8 +38,7 @@ impl FromRequestParts<OrdersApi> for Caller {
                     .map_err(|_| AuthError::Malformed("non-ASCII authorization header"))?,
             ),
         };
-        let principal = api
-            .validator
+        let principal = validator
             .validate_authorization_header(authorization)
             .await?;
         let actor = actor_of(&principal)?;

@@ -7,16 +7,13 @@ use crate::cli::{Cli, Command, TokenArgs};
 use crate::shutdown;
 use crate::startup::Application;
 
-/// Exit status of a command that is not built yet.
-const NOT_YET: i32 = 2;
-
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let application = match cli.command {
         Command::Up(args) => Application::up(args).await?,
         Command::Orders(args) => Application::orders(args).await?,
         Command::Idp(args) => Application::idp(args).await?,
         Command::Token(args) => return print_token(args).await,
-        Command::Gateway => not_yet("gateway", "the gateway (issue: gateway/BFF)"),
+        Command::Gateway(args) => Application::gateway(args).await?,
         Command::PushHub(args) => Application::push_hub(args).await?,
     };
     let shutdown = shutdown::install().context("cannot install the signal handlers")?;
@@ -27,11 +24,6 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     println!("  stop with Ctrl-C");
     tracing::info!(url = %application.base_url, "started");
     application.run_until(shutdown).await
-}
-
-fn not_yet(name: &str, arrives_with: &str) -> ! {
-    eprintln!("orderflow {name}: not yet built; it arrives with {arrives_with}.");
-    std::process::exit(NOT_YET);
 }
 
 async fn print_token(args: TokenArgs) -> anyhow::Result<()> {

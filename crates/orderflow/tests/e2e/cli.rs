@@ -18,7 +18,7 @@ fn help_lists_every_command_of_the_contract() {
         .unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for command in ["up", "orders", "gateway", "gateway", "idp", "token"] {
+    for command in ["up", "orders", "gateway", "push-hub", "idp", "token"] {
         assert!(
             help.lines()
                 .any(|line| line.trim_start().starts_with(command)),
@@ -28,34 +28,22 @@ fn help_lists_every_command_of_the_contract() {
 }
 
 #[test]
-fn an_unbuilt_command_says_not_yet_and_fails() {
-    let output = TestCommand::cargo_bin("orderflow")
-        .unwrap()
-        .arg("gateway")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        String::from_utf8(output.stderr)
+fn a_server_mode_component_refuses_to_start_without_an_issuer() {
+    for component in ["orders", "gateway", "push-hub"] {
+        let output = TestCommand::cargo_bin("orderflow")
             .unwrap()
-            .contains("not yet")
-    );
-}
-
-#[test]
-fn the_orders_service_alone_refuses_to_start_without_an_issuer() {
-    let output = TestCommand::cargo_bin("orderflow")
-        .unwrap()
-        .args(["orders", "--listen", "127.0.0.1:0"])
-        .env_remove("ORDERFLOW_OIDC_ISSUER")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(
-        String::from_utf8(output.stderr)
-            .unwrap()
-            .contains("ORDERFLOW_OIDC_ISSUER")
-    );
+            .args([component, "--listen", "127.0.0.1:0"])
+            .env_remove("ORDERFLOW_OIDC_ISSUER")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{component} started");
+        assert!(
+            String::from_utf8(output.stderr)
+                .unwrap()
+                .contains("ORDERFLOW_OIDC_ISSUER"),
+            "{component} does not name the missing variable"
+        );
+    }
 }
 
 #[tokio::test]

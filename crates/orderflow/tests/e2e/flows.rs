@@ -4,19 +4,18 @@
 //! get `order-created` and then `order-confirmed`, bob gets nothing, and the
 //! order is no longer pending. Once in `orderflow up` (SQLite, in-process bus), once across
 //! separate processes — `orderflow idp` + `orderflow orders` + `orderflow
-//! push-hub` — on PostgreSQL and RabbitMQ.
+//! push-hub` + `orderflow gateway` (whose notification consumer announces new
+//! orders) — on PostgreSQL and RabbitMQ.
 
 use std::time::Duration;
 
-use orderflow_bus::{RabbitBus, RabbitConfig};
 use orderflow_testkit::TestDatabase;
 use orderflow_testkit::signalr::NodeClient;
 
 use crate::support::{
-    Process, confirm_order, orderflow_up, password_token, place_order, search_ids,
+    AMQP_URL, Process, confirm_order, orderflow_up, password_token, place_order,
+    remove_broker_topology, search_ids,
 };
-
-const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// Reads the next push of `client` and checks its type and order.
 async fn expect_push(client: &mut NodeClient, kind: &str, order_id: &str) {
@@ -105,6 +104,8 @@ async fn seed_000_across_processes_on_postgresql_and_rabbitmq() {
     ];
     let hub = Process::start(&["push-hub", "--listen", "127.0.0.1:0"], &server_mode).await;
     let orders = Process::start(&["orders", "--listen", "127.0.0.1:0"], &server_mode).await;
+    // The gateway's notification consumer announces new orders.
+    let gateway = Process::start(&["gateway", "--listen", "127.0.0.1:0"], &server_mode).await;
 
     seed_000(
         &idp.url(""),
@@ -113,14 +114,6 @@ async fn seed_000_across_processes_on_postgresql_and_rabbitmq() {
     )
     .await;
 
-    drop((orders, hub, idp));
-    let config = RabbitConfig {
-        exchange: exchange.clone(),
-        ..RabbitConfig::new(AMQP_URL)
-    };
-    let bus = RabbitBus::connect(config).await.unwrap();
-    bus.delete_queue(&format!("{exchange}.dead-letter"))
-        .await
-        .unwrap();
-    bus.delete_exchanges().await.unwrap();
+    drop((gateway, orders, hub, idp));
+    remove_broker_topology(&exchange).await;
 }

@@ -150,3 +150,27 @@ pub async fn search_ids(
         .map(|item| item["id"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// The RabbitMQ on this machine.
+pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// Deletes what server-mode processes declared on the test's own `exchange`:
+/// the shared queues of the order service and the gateway, the dead letters
+/// and the exchanges.
+pub async fn remove_broker_topology(exchange: &str) {
+    let config = orderflow_bus::RabbitConfig {
+        exchange: exchange.to_owned(),
+        ..orderflow_bus::RabbitConfig::new(AMQP_URL)
+    };
+    let bus = orderflow_bus::RabbitBus::connect(config).await.unwrap();
+    for queue in [
+        "orders.create-order",
+        "gateway.read-model",
+        "gateway.notifications",
+    ] {
+        bus.delete_queue(&format!("{exchange}.{queue}"))
+            .await
+            .unwrap();
+    }
+    bus.delete_exchanges().await.unwrap();
+}

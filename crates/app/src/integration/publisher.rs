@@ -1,0 +1,89 @@
+//! The integration event publisher: an event-store subscription handler that
+//! announces every created, confirmed and cancelled order to the bus as an
+//! integration event, and returns only once the broker has confirmed the
+//! batch — the outbox: the subscription's checkpoint moves only after that,
+//! so a stored order is always, eventually, announced. The message id is
+//! derived from the event id, so a replay republishes the same ids and
+//! consumers drop the repeats.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use orderflow_domain::OrderEvent;
+
+use super::messages::OrderIntegrationEvent;
+use crate::ports::RecordedEvent;
+use crate::ports::bus::{Message, MessagePublisher};
+use crate::subscription::{EventHandler, HandlerError};
+
+/// Namespace of integration message ids derived from event ids.
+const INTEGRATION_MESSAGE_IDS: uuid::Uuid =
+    uuid::Uuid::from_u128(0x696e_7465_6772_6174_696f_6e2d_6576_7473);
+
+/// Publishes `Order…IntegrationEvent`s from the event store.
+#[derive(Clone)]
+pub struct IntegrationEventPublisher {
+    bus: Arc<dyn MessagePublisher>,
+}
+
+impl std::fmt::Debug for IntegrationEventPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntegrationEventPublisher")
+            .finish_non_exhaustive()
+    }
+}
+
+impl IntegrationEventPublisher {
+    /// The subscription name its checkpoint is stored under.
+    pub const SUBSCRIPTION: &'static str = "integration-events";
+
+    pub fn new(bus: Arc<dyn MessagePublisher>) -> Self {
+        IntegrationEventPublisher { bus }
+    }
+
+    fn message_for(event: &RecordedEvent) -> Result<Option<Message>, HandlerError> {
+        if !matches!(
+            event.event_type.as_str(),
+            "OrderCreated" | "OrderConfirmed" | "OrderCancelled"
+        ) {
+            return Ok(None);
+        }
+        let decoded =
+            OrderEvent::decode(&event.event_type, event.schema_version, event.data.clone())
+                .map_err(|error| {
+                    HandlerError(format!(
+                        "event {} of {} does not decode: {error}",
+                        event.id, event.stream
+                    ))
+                })?;
+        let message_id = uuid::Uuid::new_v5(&INTEGRATION_MESSAGE_IDS, event.id.as_bytes());
+        let Some(integration) = OrderIntegrationEvent::of(&decoded, message_id, event.revision)
+        else {
+            return Ok(None);
+        };
+        let body = integration
+            .to_json()
+            .map_err(|error| HandlerError(error.to_string()))?;
+        let message = Message::new(integration.kind(), integration.routing_key(), body)
+            .with_id(integration.message_id())
+            .with_correlation_id(event.metadata.correlation_id);
+        Ok(Some(message))
+    }
+}
+
+#[async_trait]
+impl EventHandler for IntegrationEventPublisher {
+    async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
+        let mut messages = Vec::new();
+        for event in events {
+            messages.extend(Self::message_for(event)?);
+        }
+        if messages.is_empty() {
+            return Ok(());
+        }
+        self.bus
+            .publish_batch(messages)
+            .await
+            .map_err(|error| HandlerError(format!("publishing integration events: {error}")))
+    }
+}

@@ -1,0 +1,276 @@
+//! Seed 002 end to end, through the gateway (BFF), with the official SignalR
+//! client: alice creates an order at `POST /api/orders` and gets 201 with the
+//! `CreateOrderResponse` and its `Location`; her connection gets the
+//! `order-created` push; the gateway's read model lists the order for her (and
+//! the admin) but never for bob; `Prefer: respond-async` answers 202 and the
+//! order appears at its `Location`; the same command sent twice (one
+//! `Idempotency-Key`) creates one order. Once in `orderflow up`, once across
+//! separate processes on PostgreSQL and RabbitMQ, where the order service is
+//! also stopped: the gateway answers 504 within its bound, and the order is
+//! created once the order service is back.
+
+use std::time::Duration;
+
+use orderflow_testkit::TestDatabase;
+use orderflow_testkit::signalr::NodeClient;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{
+    AMQP_URL, Process, http, orderflow_up, password_token, remove_broker_topology,
+};
+
+fn order_body() -> Value {
+    json!({"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]})
+}
+
+/// `POST /api/orders` as `token`, with extra headers.
+async fn post_order(gateway: &str, token: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = http()
+        .post(format!("{gateway}/api/orders"))
+        .bearer_auth(token)
+        .json(&order_body());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .expect("a Location header")
+        .to_owned()
+}
+
+async fn get(url: &str, token: &str) -> reqwest::Response {
+    http().get(url).bearer_auth(token).send().await.unwrap()
+}
+
+/// Polls `url` until it answers 200 (the read model caught up), at most `within`.
+async fn eventually_found(url: &str, token: &str, within: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let response = get(url, token).await;
+        match response.status() {
+            StatusCode::OK => return response.json().await.unwrap(),
+            StatusCode::NOT_FOUND if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            status => panic!("{url} answered {status} (expected 200 within {within:?})"),
+        }
+    }
+}
+
+async fn listed_ids(gateway: &str, token: &str) -> Vec<String> {
+    let response = get(&format!("{gateway}/api/orders?limit=200"), token).await;
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn seed_002(identity_base: &str, gateway: &str, hub_url: &str) {
+    let alice = password_token(identity_base, "alice").await;
+    let bob = password_token(identity_base, "bob").await;
+    let admin = password_token(identity_base, "admin").await;
+    let mut alices_tab = NodeClient::spawn(hub_url, &alice, "result").await;
+    alices_tab.expect_event("connected").await;
+
+    // 201 with the response and its Location.
+    let response = post_order(gateway, &alice, &[]).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let at = location(&response);
+    let created: Value = response.json().await.unwrap();
+    let order_id = created["orderId"].as_str().unwrap().to_owned();
+    assert_eq!(at, format!("/api/orders/{order_id}"));
+    assert_eq!(created["status"], "pending");
+    assert_eq!(created["currency"], "EUR");
+    assert_eq!(created["total"], "25.00");
+    assert!(created["createdAt"].is_string(), "{created}");
+
+    // The order-created push reaches the buyer.
+    let push = alices_tab.expect_event("push").await;
+    assert_eq!(
+        push["update"]["type"],
+        "order-created",
+        "{}",
+        alices_tab.diagnostics()
+    );
+    assert_eq!(push["update"]["orderId"], order_id.as_str());
+
+    // The read model: the buyer and the admin see it, bob does not.
+    let shown = eventually_found(&format!("{gateway}{at}"), &alice, Duration::from_secs(10)).await;
+    assert_eq!(shown["id"], order_id.as_str());
+    assert_eq!(shown["status"], "pending");
+    assert_eq!(shown["total"], "25.00");
+    assert_eq!(shown["items"][0]["lineTotal"], "25.00");
+    assert_eq!(get(&format!("{gateway}{at}"), &bob).await.status(), 404);
+    assert_eq!(get(&format!("{gateway}{at}"), &admin).await.status(), 200);
+    assert!(listed_ids(gateway, &alice).await.contains(&order_id));
+    assert!(listed_ids(gateway, &admin).await.contains(&order_id));
+    assert!(!listed_ids(gateway, &bob).await.contains(&order_id));
+
+    // Prefer: respond-async → 202, and the order appears at its Location.
+    let response = post_order(gateway, &alice, &[("prefer", "respond-async")]).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(response.headers()["preference-applied"], "respond-async");
+    let later = location(&response);
+    let shown = eventually_found(
+        &format!("{gateway}{later}"),
+        &alice,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(shown["status"], "pending");
+    let push = alices_tab.expect_event("push").await;
+    assert_eq!(
+        format!(
+            "/api/orders/{}",
+            push["update"]["orderId"].as_str().unwrap()
+        ),
+        later
+    );
+
+    // The same command twice creates one order.
+    let key = [("idempotency-key", "seed-002-retry")];
+    let first: Value = post_order(gateway, &alice, &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second = post_order(gateway, &alice, &key).await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first["orderId"], second["orderId"]);
+    let push = alices_tab.expect_event("push").await;
+    assert_eq!(push["update"]["orderId"], first["orderId"]);
+    alices_tab
+        .expect_no_event("push", Duration::from_millis(500))
+        .await;
+
+    // Bad input never reaches the bus.
+    let response = http()
+        .post(format!("{gateway}/api/orders"))
+        .bearer_auth(&alice)
+        .json(&json!({"currency":"EUR","items":[]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(
+        post_order(gateway, &admin, &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    alices_tab.stop().await;
+}
+
+/// How many events the order service stored for an order (its `version`).
+async fn order_version(orders_base: &str, token: &str, order_id: &str) -> u64 {
+    let order: Value = get(&format!("{orders_base}/orders/{order_id}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    order["version"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn seed_002_in_orderflow_up() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let up = orderflow_up(data_dir.path()).await;
+    seed_002(&up.url(""), &up.url(""), &up.url("/hubs/push-updates")).await;
+
+    // One order for one command sent twice: created + subscription added.
+    let alice = password_token(&up.url(""), "alice").await;
+    let key = [("idempotency-key", "twice")];
+    let first: Value = post_order(&up.url(""), &alice, &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second: Value = post_order(&up.url(""), &alice, &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first, second);
+    let order_id = first["orderId"].as_str().unwrap();
+    assert_eq!(order_version(&up.url(""), &alice, order_id).await, 2);
+}
+
+#[tokio::test]
+async fn seed_002_across_processes_on_postgresql_and_rabbitmq() {
+    let database = TestDatabase::create().await;
+    let exchange = format!("orderflow-test-{}", uuid::Uuid::new_v4().simple());
+    let data_dir = tempfile::tempdir().unwrap();
+    let data_dir = data_dir.path().to_str().unwrap();
+
+    let idp = Process::start(
+        &["idp", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+        &[],
+    )
+    .await;
+    let issuer = idp.url("/realms/orderflow");
+    let server_mode = [
+        ("ORDERFLOW_OIDC_ISSUER", issuer.as_str()),
+        ("ORDERFLOW_AMQP_URL", AMQP_URL),
+        ("ORDERFLOW_AMQP_EXCHANGE", exchange.as_str()),
+        ("ORDERFLOW_DATABASE_URL", database.url()),
+        ("ORDERFLOW_COMMAND_TIMEOUT_MS", "2000"),
+    ];
+    let hub = Process::start(&["push-hub", "--listen", "127.0.0.1:0"], &server_mode).await;
+    let orders = Process::start(&["orders", "--listen", "127.0.0.1:0"], &server_mode).await;
+    let gateway = Process::start(&["gateway", "--listen", "127.0.0.1:0"], &server_mode).await;
+    let gateway_base = gateway.url("");
+    let ready = get(&gateway.url("/health/ready"), "").await;
+    assert_eq!(ready.status(), 200);
+
+    seed_002(&idp.url(""), &gateway_base, &hub.url("/hubs/push-updates")).await;
+
+    // The order service is down: 504 within the bound, with the Location the
+    // order will have; once the service is back, the queued command runs.
+    let orders_address = orders.address.clone();
+    drop(orders);
+    let alice = password_token(&idp.url(""), "alice").await;
+    let started = tokio::time::Instant::now();
+    let response = post_order(&gateway_base, &alice, &[]).await;
+    let waited = started.elapsed();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(waited < Duration::from_secs(5), "answered after {waited:?}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let pending_at = location(&response);
+    assert_eq!(
+        get(&format!("{gateway_base}{pending_at}"), &alice)
+            .await
+            .status(),
+        404
+    );
+    let orders = Process::start(&["orders", "--listen", &orders_address], &server_mode).await;
+    let shown = eventually_found(
+        &format!("{gateway_base}{pending_at}"),
+        &alice,
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(shown["status"], "pending");
+    let order_id = shown["id"].as_str().unwrap();
+    assert_eq!(order_version(&orders.url(""), &alice, order_id).await, 2);
+
+    drop((gateway, orders, hub, idp));
+    remove_broker_topology(&exchange).await;
+}
