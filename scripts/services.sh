@@ -30,6 +30,18 @@ drop_leftover_test_databases() {
     done
 }
 
+# Durable queues of test and benchmark exchanges (`orderflow-test-*`,
+# `orderflow-bench-*`) left by interrupted runs. Needs rabbitmqctl (this
+# machine's local broker); elsewhere they stay, harmless but untidy.
+delete_leftover_test_queues() {
+    command -v rabbitmqctl >/dev/null || return 0
+    local queue
+    for queue in $(rabbitmqctl list_queues -q --no-table-headers name 2>/dev/null |
+        grep -E '^orderflow-(test|bench)-' || true); do
+        rabbitmqctl delete_queue -q "$queue" >/dev/null 2>&1 || true
+    done
+}
+
 AMQP_HOST=${AMQP_HOST:-127.0.0.1}
 AMQP_PORT=${AMQP_PORT:-5672}
 
