@@ -36,6 +36,11 @@ pub struct SubscriptionConfig {
     /// on a busy live subscription, at the price of re-handling
     /// (idempotently) what was handled since the last write after a crash.
     pub checkpoint_interval: Duration,
+    /// Least time between the starts of two non-empty batches in
+    /// [`run_subscription`]: zero reads on as soon as events arrive; more
+    /// lets a busy stream gather into fewer, larger batches (fewer index
+    /// commits) at the price of up to that much delay.
+    pub min_batch_interval: Duration,
 }
 
 impl SubscriptionConfig {
@@ -45,6 +50,7 @@ impl SubscriptionConfig {
             batch_size: 1_000,
             poll_interval: Duration::from_secs(1),
             checkpoint_interval: Duration::ZERO,
+            min_batch_interval: Duration::ZERO,
         }
     }
 }
@@ -192,9 +198,19 @@ pub async fn run_subscription<H: EventHandler>(
     // Handled but not stored yet (within the checkpoint interval).
     let mut handled: Option<Position> = None;
     tokio::pin!(shutdown);
+    let min_batch_interval = subscription.config.min_batch_interval;
+    // When the next batch may start (after a non-empty one, with an interval).
+    let mut not_before: Option<tokio::time::Instant> = None;
     loop {
         let step = async {
+            if let Some(at) = not_before.take() {
+                tokio::time::sleep_until(at).await;
+            }
             let batch = subscription.next_batch().await.map_err(|e| e.to_string())?;
+            let started = tokio::time::Instant::now();
+            if !min_batch_interval.is_zero() && !batch.is_empty() {
+                not_before = Some(started + min_batch_interval);
+            }
             let Some(last) = batch.last().map(|e| e.position) else {
                 return Ok(None);
             };

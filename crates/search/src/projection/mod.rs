@@ -48,11 +48,18 @@ pub const SEARCH_PROJECTION: &str = "search";
 /// small by themselves (whatever arrived since the last commit).
 pub const SEARCH_BATCH_SIZE: usize = 10_000;
 
+/// Least time between two index commits under load: a busy stream gathers
+/// into fewer, larger commits (each tantivy commit makes a segment that is
+/// merged later); an event after a quiet spell is indexed at once. Adds at
+/// most this much to create → searchable.
+pub const SEARCH_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// How the search projection's subscription should read: named
 /// [`SEARCH_PROJECTION`], batches of up to [`SEARCH_BATCH_SIZE`] events.
 pub fn subscription_config() -> SubscriptionConfig {
     SubscriptionConfig {
         batch_size: SEARCH_BATCH_SIZE,
+        min_batch_interval: SEARCH_COMMIT_INTERVAL,
         ..SubscriptionConfig::new(SEARCH_PROJECTION)
     }
 }

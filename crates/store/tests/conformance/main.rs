@@ -48,4 +48,5 @@ every_adapter!(
     of_many_racing_appends_at_one_revision_exactly_one_wins,
     events_survive_reopening_the_store,
     concurrent_appenders_never_make_a_live_subscriber_skip_or_repeat,
+    a_minimum_batch_interval_gathers_a_burst_into_one_batch,
 );

@@ -9,7 +9,9 @@ use orderflow_app::ports::{
     ActualRevision, EventMetadata, EventStore, EventStoreError, ExpectedRevision, NewEvent,
     Position, StreamName,
 };
-use orderflow_app::subscription::{Subscription, SubscriptionConfig};
+use orderflow_app::subscription::{
+    EventHandler, HandlerError, Subscription, SubscriptionConfig, run_subscription,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -569,4 +571,59 @@ pub async fn concurrent_appenders_never_make_a_live_subscriber_skip_or_repeat(
     );
     assert!(subscription.poll().await.unwrap().is_empty());
     let _: Arc<dyn EventStore> = reader;
+}
+
+/// Reports the size of every batch it is handed.
+struct BatchSizes(tokio::sync::mpsc::UnboundedSender<usize>);
+
+#[async_trait::async_trait]
+impl EventHandler for BatchSizes {
+    async fn handle(
+        &mut self,
+        events: &[orderflow_app::ports::RecordedEvent],
+    ) -> Result<(), HandlerError> {
+        let _ = self.0.send(events.len());
+        Ok(())
+    }
+}
+
+pub async fn a_minimum_batch_interval_gathers_a_burst_into_one_batch(backend: &dyn Backend) {
+    let store = backend.open().await;
+    store
+        .append(
+            &stream("order"),
+            ExpectedRevision::NoStream,
+            vec![event("A")],
+        )
+        .await
+        .unwrap();
+    let config = SubscriptionConfig {
+        min_batch_interval: Duration::from_millis(500),
+        ..subscription_config("gathering", Duration::from_millis(20))
+    };
+    let subscription = Subscription::open(store.clone(), store.clone(), config)
+        .await
+        .unwrap();
+    let (sizes, mut batches) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(run_subscription(subscription, BatchSizes(sizes), async {
+        let _ = stopped.await;
+    }));
+    assert_eq!(batches.recv().await, Some(1));
+    // Three separate commits right after the first batch: without the
+    // interval the subscription is woken by the first and reads it alone.
+    for _ in 0..3 {
+        store
+            .append(
+                &stream("order"),
+                ExpectedRevision::NoStream,
+                vec![event("A")],
+            )
+            .await
+            .unwrap();
+    }
+    let next = tokio::time::timeout(Duration::from_secs(5), batches.recv()).await;
+    assert_eq!(next.unwrap(), Some(3), "the burst arrives as one batch");
+    let _ = stop.send(());
+    running.await.unwrap();
 }
