@@ -24,6 +24,7 @@ mod update;
 pub use checkpoints::IndexCheckpoints;
 pub use postgres::PostgresSearchIndex;
 pub use projection::{
-    SEARCH_BATCH_SIZE, SEARCH_PROJECTION, SearchProjection, subscribe, subscription_config,
+    SEARCH_BATCH_SIZE, SEARCH_COMMIT_INTERVAL, SEARCH_PROJECTION, SearchProjection, subscribe,
+    subscription_config,
 };
 pub use tantivy_index::TantivySearchIndex;
