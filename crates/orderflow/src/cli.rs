@@ -30,6 +30,31 @@ pub(crate) enum Command {
     Idp(IdpArgs),
     /// Print an access token from the dev issuer.
     Token(TokenArgs),
+    /// Inspect the event-store subscriptions (search projection, outboxes).
+    Projections(ProjectionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProjectionsArgs {
+    #[command(subcommand)]
+    pub(crate) command: ProjectionsCommand,
+    /// Where the embedded event store and search index live.
+    #[arg(
+        long,
+        env = "ORDERFLOW_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub(crate) data_dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProjectionsCommand {
+    /// Each subscription's position and its lag behind the event store's head; safe
+    /// beside a running service.
+    Status,
 }
 
 /// Where data lives and where to listen.

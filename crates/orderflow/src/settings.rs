@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use orderflow_app::ports::bus::MessageBus;
-use orderflow_app::ports::{CheckpointStore, EventStore, OrderReadModel, SearchIndex};
+use orderflow_app::ports::{CheckpointStore, EventStore, OrderReadModel, Position, SearchIndex};
 use orderflow_auth::{TokenValidator, ValidatorConfig, default_http_client};
 use orderflow_bus::{InProcessBus, InProcessConfig, RabbitBus, RabbitConfig};
 use orderflow_read_model::{PostgresReadModel, SqliteReadModel};
@@ -69,27 +69,62 @@ pub(crate) async fn open_stores(backend: &BackendArgs, data_dir: &Path) -> anyho
     }
 }
 
-/// The search index, and a line describing it.
-pub(crate) async fn open_search_index(
-    backend: &BackendArgs,
-    data_dir: &Path,
-) -> anyhow::Result<(Arc<dyn SearchIndex>, String)> {
+/// The PostgreSQL URL of the search index, or `None` for tantivy.
+fn postgres_search_url(backend: &BackendArgs) -> anyhow::Result<Option<&str>> {
     let postgres = match backend.search.as_deref() {
         Some("postgres") => true,
         Some(_) => false,
         None => backend.database_url.is_some(),
     };
-    if postgres {
-        let url = backend
-            .database_url
-            .as_deref()
-            .context("ORDERFLOW_SEARCH=postgres needs ORDERFLOW_DATABASE_URL")?;
+    if !postgres {
+        return Ok(None);
+    }
+    backend
+        .database_url
+        .as_deref()
+        .map(Some)
+        .context("ORDERFLOW_SEARCH=postgres needs ORDERFLOW_DATABASE_URL")
+}
+
+/// Where the embedded tantivy index lives.
+fn tantivy_directory(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("search")
+}
+
+/// The search projection's committed position, read without opening the
+/// index for writing (a running service holds it).
+pub(crate) async fn search_checkpoint(
+    backend: &BackendArgs,
+    data_dir: &Path,
+) -> anyhow::Result<Position> {
+    if let Some(url) = postgres_search_url(backend)? {
+        let index = PostgresSearchIndex::connect(url, 1)
+            .await
+            .context("cannot open the PostgreSQL search index")?;
+        return index
+            .checkpoint(orderflow_search::SEARCH_PROJECTION)
+            .await
+            .context("cannot read the search projection's checkpoint");
+    }
+    TantivySearchIndex::committed_checkpoint(
+        &tantivy_directory(data_dir),
+        orderflow_search::SEARCH_PROJECTION,
+    )
+    .context("cannot read the tantivy index's checkpoint")
+}
+
+/// The search index, and a line describing it.
+pub(crate) async fn open_search_index(
+    backend: &BackendArgs,
+    data_dir: &Path,
+) -> anyhow::Result<(Arc<dyn SearchIndex>, String)> {
+    if let Some(url) = postgres_search_url(backend)? {
         let index = PostgresSearchIndex::connect(url, 8)
             .await
             .context("cannot open the PostgreSQL search index")?;
         return Ok((Arc::new(index), "PostgreSQL full-text".to_owned()));
     }
-    let directory = data_dir.join("search");
+    let directory = tantivy_directory(data_dir);
     std::fs::create_dir_all(&directory)
         .with_context(|| format!("cannot create {}", directory.display()))?;
     let index = TantivySearchIndex::open(&directory).context("cannot open the tantivy index")?;

@@ -1,9 +1,11 @@
 //! One function per command of the command line.
 
+mod projections;
+
 use anyhow::Context;
 use orderflow_auth::DevIssuer;
 
-use crate::cli::{Cli, Command, TokenArgs};
+use crate::cli::{Cli, Command, ProjectionsCommand, TokenArgs};
 use crate::shutdown;
 use crate::startup::Application;
 
@@ -13,6 +15,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Orders(args) => Application::orders(args).await?,
         Command::Idp(args) => Application::idp(args).await?,
         Command::Token(args) => return print_token(args).await,
+        Command::Projections(args) => {
+            return match args.command {
+                ProjectionsCommand::Status => projections::status(args).await,
+            };
+        }
         Command::Gateway(args) => Application::gateway(args).await?,
         Command::PushHub(args) => Application::push_hub(args).await?,
     };

@@ -1,13 +1,14 @@
 //! The command line: `orderflow up` on embedded defaults, the README's curl
-//! session run verbatim, `orderflow token`, graceful shutdown, and honest
-//! "not yet" for unbuilt commands.
+//! session run verbatim, `orderflow token`, `orderflow projections status`
+//! beside a running service, graceful shutdown, and server-mode components
+//! refusing to start without their issuer.
 
 use std::time::Duration;
 
 use assert_cmd::Command as TestCommand;
 use tokio::process::Command;
 
-use crate::support::{Process, http, orderflow_up, password_token};
+use crate::support::{Process, http, orderflow_up, password_token, place_order, search_ids};
 
 #[test]
 fn help_lists_every_command_of_the_contract() {
@@ -162,4 +163,46 @@ async fn the_readme_curl_session_works_as_written() {
         stdout.contains("\"confirmed\""),
         "no confirmed order in:\n{stdout}"
     );
+}
+
+#[tokio::test]
+async fn projections_status_reports_positions_beside_a_running_up() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = orderflow_up(data_dir.path()).await;
+    let alice = password_token(&running.url(""), "alice").await;
+    let (order, position) = place_order(&running.url(""), &alice).await;
+    let order_id = order["id"].as_str().unwrap();
+    // Once search has the order, its committed checkpoint is at least there.
+    let found = search_ids(&running.url(""), &alice, "q=coffee", position).await;
+    assert!(found.iter().any(|id| id == order_id));
+
+    let output = TestCommand::cargo_bin("orderflow")
+        .unwrap()
+        .args(["projections", "status", "--data-dir"])
+        .arg(data_dir.path())
+        .env_remove("ORDERFLOW_DATABASE_URL")
+        .env_remove("ORDERFLOW_SEARCH")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let table = String::from_utf8(output.stdout).unwrap();
+    let row = |name: &str| -> Vec<u64> {
+        let line = table
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} row in\n{table}"));
+        line.split_whitespace()
+            .skip(1)
+            .map(|number| number.parse().unwrap())
+            .collect()
+    };
+    let [search, head, lag] = row("search")[..] else {
+        panic!("{table}")
+    };
+    assert!(search >= position, "{table}");
+    assert!(head >= position, "{table}");
+    assert_eq!(lag, head - search, "{table}");
+    assert_eq!(row("push-publisher").len(), 3, "{table}");
+    assert_eq!(row("integration-events").len(), 3, "{table}");
+    drop(running);
 }

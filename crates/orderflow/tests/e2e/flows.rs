@@ -114,6 +114,26 @@ async fn seed_000_across_processes_on_postgresql_and_rabbitmq() {
     )
     .await;
 
+    // The search projection's progress, read from the shared PostgreSQL
+    // index beside the running services.
+    let status = assert_cmd::Command::cargo_bin("orderflow")
+        .unwrap()
+        .args(["projections", "status"])
+        .envs(server_mode)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let table = String::from_utf8(status.stdout).unwrap();
+    let search: Vec<u64> = table
+        .lines()
+        .find(|line| line.starts_with("search "))
+        .unwrap_or_else(|| panic!("{table}"))
+        .split_whitespace()
+        .skip(1)
+        .map(|number| number.parse().unwrap())
+        .collect();
+    assert!(search[0] >= 3, "the order and its confirmation are indexed:\n{table}");
+
     drop((gateway, orders, hub, idp));
     remove_broker_topology(&exchange).await;
 }

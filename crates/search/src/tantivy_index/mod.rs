@@ -96,6 +96,22 @@ impl TantivySearchIndex {
         Self::with_index(Index::open_or_create(mmap, schema)?, fields)
     }
 
+    /// The position of `projection` as last committed to the index in
+    /// `directory`, read from the index's metadata without opening a writer
+    /// — so it works beside the process that holds the index. A directory
+    /// without an index yet is at [`Position::START`].
+    pub fn committed_checkpoint(directory: &Path, projection: &str) -> Result<Position, OpenError> {
+        if !directory.join("meta.json").exists() {
+            return Ok(Position::START);
+        }
+        let index = Index::open_in_dir(directory)?;
+        let checkpoints = writer::read_checkpoints(index.load_metas()?.payload.as_deref())
+            .map_err(OpenError::Checkpoints)?;
+        Ok(checkpoints
+            .get(projection)
+            .map_or(Position::START, |position| Position::new(*position)))
+    }
+
     /// An index in memory, for tests and throwaway instances.
     pub fn in_memory() -> Result<Self, OpenError> {
         let (schema, fields) = schema::schema();
