@@ -3,7 +3,7 @@
 //   node latency.mjs <baseUrl> <buyerToken> <adminToken> <orders> <confirmsPerSecond>
 //
 // Connects as the buyer, places <orders> orders, waits for their
-// order-created pushes, then confirms them at a
+// order-created pushes and SETTLE_MS (3000) more, then confirms them at a
 // constant rate (open loop: each confirm is sent at its scheduled time,
 // whether or not earlier ones have answered) and measures, per order, the
 // time from sending its confirm to receiving its `order-confirmed` push.
@@ -66,6 +66,9 @@ const createdWithin = await Promise.race([
   new Promise((resolve) => setTimeout(() => resolve(false), 60_000)),
 ]);
 if (!createdWithin) console.error(`only ${created} of ${orders} order-created pushes arrived`);
+// Then let the server finish what the creation burst left behind (search
+// commits and merges, the gateway's read model) before the clock starts.
+await new Promise((resolve) => setTimeout(resolve, Number(process.env.SETTLE_MS ?? "3000")));
 
 const origin = performance.now() + 100;
 const confirms = ids.map(

@@ -1,7 +1,18 @@
 //! The push publisher: an event-store subscription handler that turns order
 //! events into [`PushUpdateIntegrationMessage`]s, confirmed by the broker
 //! before the batch counts as handled.
+//!
+//! Who is told: the order's subscribers as of the event, and its buyer. The
+//! publisher follows `OrderCreated` and `OrderSubscriptionAdded` as they pass
+//! in the global order and keeps each recent order's subscribers in memory
+//! (at most 100,000 orders, oldest forgotten first), so
+//! the hot path — an order confirmed minutes after it was placed — reads
+//! nothing. An order it has not seen (created before this process started,
+//! or forgotten) is folded from its stream up to the event, once. The cache
+//! is dropped whenever a batch fails, because the subscription then replays
+//! from its checkpoint and older events must not see newer subscribers.
 
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -19,16 +30,46 @@ use crate::subscription::{EventHandler, HandlerError};
 const PUSH_MESSAGE_IDS: uuid::Uuid =
     uuid::Uuid::from_u128(0x7075_7368_2d75_7064_6174_652d_6d73_6731);
 
+/// Most orders whose subscribers are kept in memory.
+const SUBSCRIBER_CACHE_ORDERS: usize = 100_000;
+
+/// Subscribers of recently seen orders, bounded, oldest forgotten first.
+#[derive(Debug, Default)]
+struct SubscriberCache {
+    orders: HashMap<OrderId, BTreeSet<String>>,
+    age: VecDeque<OrderId>,
+}
+
+impl SubscriberCache {
+    fn insert(&mut self, order_id: OrderId, subscribers: BTreeSet<String>) {
+        if self.orders.insert(order_id, subscribers).is_none() {
+            self.age.push_back(order_id);
+        }
+        while self.orders.len() > SUBSCRIBER_CACHE_ORDERS {
+            if let Some(oldest) = self.age.pop_front() {
+                self.orders.remove(&oldest);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.orders.clear();
+        self.age.clear();
+    }
+}
+
 /// Publishes a push update for every confirmed or cancelled order.
-#[derive(Clone)]
 pub struct PushPublisher {
     store: Arc<dyn EventStore>,
     bus: Arc<dyn MessagePublisher>,
+    subscribers: SubscriberCache,
 }
 
 impl std::fmt::Debug for PushPublisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PushPublisher").finish_non_exhaustive()
+        f.debug_struct("PushPublisher")
+            .field("cached_orders", &self.subscribers.orders.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -37,12 +78,20 @@ impl PushPublisher {
     pub const SUBSCRIPTION: &'static str = "push-publisher";
 
     pub fn new(store: Arc<dyn EventStore>, bus: Arc<dyn MessagePublisher>) -> Self {
-        PushPublisher { store, bus }
+        PushPublisher {
+            store,
+            bus,
+            subscribers: SubscriberCache::default(),
+        }
     }
 
-    /// The message for `event`, or `None` for events nobody is pushed about.
-    async fn message_for(&self, event: &RecordedEvent) -> Result<Option<Message>, HandlerError> {
+    /// Learns from `event`, and returns the message it calls for, if any.
+    async fn handle_one(&mut self, event: &RecordedEvent) -> Result<Option<Message>, HandlerError> {
         let make_payload: fn(String) -> PushUpdatePayload = match event.event_type.as_str() {
+            "OrderCreated" | "OrderSubscriptionAdded" => {
+                self.learn(event)?;
+                return Ok(None);
+            }
             "OrderConfirmed" => |order_id| PushUpdatePayload::OrderConfirmed { order_id },
             "OrderCancelled" => |order_id| PushUpdatePayload::OrderCancelled { order_id },
             _ => return Ok(None),
@@ -67,12 +116,43 @@ impl PushPublisher {
         Ok(Some(published))
     }
 
+    /// Follows a creation or a new subscriber. An order created before this
+    /// process saw it stays unknown (it is folded from its stream when asked).
+    fn learn(&mut self, event: &RecordedEvent) -> Result<(), HandlerError> {
+        let decoded =
+            OrderEvent::decode(&event.event_type, event.schema_version, event.data.clone())
+                .map_err(|error| {
+                    HandlerError(format!("event {} does not decode: {error}", event.id))
+                })?;
+        match decoded {
+            OrderEvent::OrderCreated {
+                order_id, buyer_id, ..
+            } => {
+                self.subscribers
+                    .insert(order_id, BTreeSet::from([buyer_id.to_string()]));
+            }
+            OrderEvent::OrderSubscriptionAdded {
+                order_id,
+                subscriber_id,
+            } => {
+                if let Some(known) = self.subscribers.orders.get_mut(&order_id) {
+                    known.insert(subscriber_id.to_string());
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The order's subscribers as of `event`, and its buyer.
     async fn subscribers_at(
-        &self,
+        &mut self,
         event: &RecordedEvent,
         order_id: OrderId,
     ) -> Result<Vec<String>, HandlerError> {
+        if let Some(known) = self.subscribers.orders.get(&order_id) {
+            return Ok(known.iter().cloned().collect());
+        }
         let history = self
             .store
             .read_stream(&event.stream, 0, event.revision as usize + 1)
@@ -88,27 +168,20 @@ impl PushPublisher {
                 "order {order_id} has no OrderCreated"
             )));
         };
-        let mut subscribers: Vec<String> = order
+        let mut subscribers: BTreeSet<String> = order
             .subscribers()
             .iter()
             .map(|s| s.as_str().to_owned())
             .collect();
-        let buyer = order.buyer_id().as_str().to_owned();
-        if !subscribers.contains(&buyer) {
-            subscribers.push(buyer);
-        }
-        Ok(subscribers)
+        subscribers.insert(order.buyer_id().as_str().to_owned());
+        self.subscribers.insert(order_id, subscribers.clone());
+        Ok(subscribers.into_iter().collect())
     }
-}
 
-#[async_trait]
-impl EventHandler for PushPublisher {
-    async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
+    async fn publish(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
         let mut messages = Vec::new();
         for event in events {
-            if let Some(message) = self.message_for(event).await? {
-                messages.push(message);
-            }
+            messages.extend(self.handle_one(event).await?);
         }
         if messages.is_empty() {
             return Ok(());
@@ -117,5 +190,18 @@ impl EventHandler for PushPublisher {
             .publish_batch(messages)
             .await
             .map_err(|error| HandlerError(format!("publishing push updates: {error}")))
+    }
+}
+
+#[async_trait]
+impl EventHandler for PushPublisher {
+    async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
+        let published = self.publish(events).await;
+        if published.is_err() {
+            // The subscription replays from its checkpoint: forget what the
+            // failed batch taught, so no replayed event sees a later state.
+            self.subscribers.clear();
+        }
+        published
     }
 }

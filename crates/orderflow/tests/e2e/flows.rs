@@ -132,7 +132,10 @@ async fn seed_000_across_processes_on_postgresql_and_rabbitmq() {
         .skip(1)
         .map(|number| number.parse().unwrap())
         .collect();
-    assert!(search[0] >= 3, "the order and its confirmation are indexed:\n{table}");
+    assert!(
+        search[0] >= 3,
+        "the order and its confirmation are indexed:\n{table}"
+    );
 
     drop((gateway, orders, hub, idp));
     remove_broker_topology(&exchange).await;

@@ -5,4 +5,5 @@
 mod cli;
 mod flows;
 mod gateway;
+mod push_publisher;
 mod support;
