@@ -93,3 +93,6 @@ impl Drop for TestDatabase {
 pub mod signalr;
 
 pub mod events;
+
+mod scratch;
+pub use scratch::ScratchPath;

@@ -9,12 +9,10 @@
 
 use std::time::Duration;
 
-use orderflow_testkit::TestDatabase;
 use orderflow_testkit::signalr::NodeClient;
 
 use crate::support::{
-    AMQP_URL, Process, confirm_order, orderflow_up, password_token, place_order,
-    remove_broker_topology, search_ids,
+    ServerMode, confirm_order, orderflow_up, password_token, place_order, search_ids,
 };
 
 /// Reads the next push of `client` and checks its type and order.
@@ -85,30 +83,14 @@ async fn seed_000_in_orderflow_up() {
 
 #[tokio::test]
 async fn seed_000_across_processes_on_postgresql_and_rabbitmq() {
-    let database = TestDatabase::create().await;
-    let exchange = format!("orderflow-test-{}", uuid::Uuid::new_v4().simple());
-    let data_dir = tempfile::tempdir().unwrap();
-    let data_dir = data_dir.path().to_str().unwrap();
-
-    let idp = Process::start(
-        &["idp", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
-        &[],
-    )
-    .await;
-    let issuer = idp.url("/realms/orderflow");
-    let server_mode = [
-        ("ORDERFLOW_OIDC_ISSUER", issuer.as_str()),
-        ("ORDERFLOW_AMQP_URL", AMQP_URL),
-        ("ORDERFLOW_AMQP_EXCHANGE", exchange.as_str()),
-        ("ORDERFLOW_DATABASE_URL", database.url()),
-    ];
-    let hub = Process::start(&["push-hub", "--listen", "127.0.0.1:0"], &server_mode).await;
-    let orders = Process::start(&["orders", "--listen", "127.0.0.1:0"], &server_mode).await;
+    let deployment = ServerMode::new().await;
+    let hub = deployment.start("push-hub", "127.0.0.1:0").await;
+    let orders = deployment.start("orders", "127.0.0.1:0").await;
     // The gateway's notification consumer announces new orders.
-    let gateway = Process::start(&["gateway", "--listen", "127.0.0.1:0"], &server_mode).await;
+    let gateway = deployment.start("gateway", "127.0.0.1:0").await;
 
     seed_000(
-        &idp.url(""),
+        &deployment.idp.url(""),
         &orders.url(""),
         &hub.url("/hubs/push-updates"),
     )
@@ -119,7 +101,7 @@ async fn seed_000_across_processes_on_postgresql_and_rabbitmq() {
     let status = assert_cmd::Command::cargo_bin("orderflow")
         .unwrap()
         .args(["projections", "status"])
-        .envs(server_mode)
+        .envs(deployment.env())
         .output()
         .unwrap();
     assert!(status.status.success(), "{status:?}");
@@ -137,6 +119,6 @@ async fn seed_000_across_processes_on_postgresql_and_rabbitmq() {
         "the order and its confirmation are indexed:\n{table}"
     );
 
-    drop((gateway, orders, hub, idp));
-    remove_broker_topology(&exchange).await;
+    drop((gateway, orders, hub));
+    deployment.finish().await;
 }

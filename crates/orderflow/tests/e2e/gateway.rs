@@ -11,14 +11,11 @@
 
 use std::time::Duration;
 
-use orderflow_testkit::TestDatabase;
 use orderflow_testkit::signalr::NodeClient;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{
-    AMQP_URL, Process, http, orderflow_up, password_token, remove_broker_topology,
-};
+use crate::support::{ServerMode, http, orderflow_up, password_token};
 
 fn order_body() -> Value {
     json!({"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]})
@@ -212,38 +209,22 @@ async fn seed_002_in_orderflow_up() {
 
 #[tokio::test]
 async fn seed_002_across_processes_on_postgresql_and_rabbitmq() {
-    let database = TestDatabase::create().await;
-    let exchange = format!("orderflow-test-{}", uuid::Uuid::new_v4().simple());
-    let data_dir = tempfile::tempdir().unwrap();
-    let data_dir = data_dir.path().to_str().unwrap();
-
-    let idp = Process::start(
-        &["idp", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
-        &[],
-    )
-    .await;
-    let issuer = idp.url("/realms/orderflow");
-    let server_mode = [
-        ("ORDERFLOW_OIDC_ISSUER", issuer.as_str()),
-        ("ORDERFLOW_AMQP_URL", AMQP_URL),
-        ("ORDERFLOW_AMQP_EXCHANGE", exchange.as_str()),
-        ("ORDERFLOW_DATABASE_URL", database.url()),
-        ("ORDERFLOW_COMMAND_TIMEOUT_MS", "2000"),
-    ];
-    let hub = Process::start(&["push-hub", "--listen", "127.0.0.1:0"], &server_mode).await;
-    let orders = Process::start(&["orders", "--listen", "127.0.0.1:0"], &server_mode).await;
-    let gateway = Process::start(&["gateway", "--listen", "127.0.0.1:0"], &server_mode).await;
+    let deployment = ServerMode::new().await;
+    let hub = deployment.start("push-hub", "127.0.0.1:0").await;
+    let orders = deployment.start("orders", "127.0.0.1:0").await;
+    let gateway = deployment.start("gateway", "127.0.0.1:0").await;
     let gateway_base = gateway.url("");
     let ready = get(&gateway.url("/health/ready"), "").await;
     assert_eq!(ready.status(), 200);
 
-    seed_002(&idp.url(""), &gateway_base, &hub.url("/hubs/push-updates")).await;
+    let idp = deployment.idp.url("");
+    seed_002(&idp, &gateway_base, &hub.url("/hubs/push-updates")).await;
 
     // The order service is down: 504 within the bound, with the Location the
     // order will have; once the service is back, the queued command runs.
     let orders_address = orders.address.clone();
     drop(orders);
-    let alice = password_token(&idp.url(""), "alice").await;
+    let alice = password_token(&idp, "alice").await;
     let started = tokio::time::Instant::now();
     let response = post_order(&gateway_base, &alice, &[]).await;
     let waited = started.elapsed();
@@ -260,7 +241,7 @@ async fn seed_002_across_processes_on_postgresql_and_rabbitmq() {
             .status(),
         404
     );
-    let orders = Process::start(&["orders", "--listen", &orders_address], &server_mode).await;
+    let orders = deployment.start("orders", &orders_address).await;
     let shown = eventually_found(
         &format!("{gateway_base}{pending_at}"),
         &alice,
@@ -271,6 +252,6 @@ async fn seed_002_across_processes_on_postgresql_and_rabbitmq() {
     let order_id = shown["id"].as_str().unwrap();
     assert_eq!(order_version(&orders.url(""), &alice, order_id).await, 2);
 
-    drop((gateway, orders, hub, idp));
-    remove_broker_topology(&exchange).await;
+    drop((gateway, orders, hub));
+    deployment.finish().await;
 }

@@ -152,12 +152,12 @@ pub async fn search_ids(
 }
 
 /// The RabbitMQ on this machine.
-pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// Deletes what server-mode processes declared on the test's own `exchange`:
 /// the shared queues of the order service and the gateway, the dead letters
 /// and the exchanges.
-pub async fn remove_broker_topology(exchange: &str) {
+async fn remove_broker_topology(exchange: &str) {
     let config = orderflow_bus::RabbitConfig {
         exchange: exchange.to_owned(),
         ..orderflow_bus::RabbitConfig::new(AMQP_URL)
@@ -173,4 +173,64 @@ pub async fn remove_broker_topology(exchange: &str) {
             .unwrap();
     }
     bus.delete_exchanges().await.unwrap();
+}
+
+/// Server mode around one test: the dev issuer as its own process, and a
+/// PostgreSQL database and RabbitMQ exchange of the test's own. Components
+/// started with [`ServerMode::start`] get the environment that points them
+/// at these; [`ServerMode::finish`] removes the broker topology.
+pub struct ServerMode {
+    pub idp: Process,
+    database: orderflow_testkit::TestDatabase,
+    exchange: String,
+    issuer: String,
+    _data_dir: tempfile::TempDir,
+}
+
+impl ServerMode {
+    pub async fn new() -> Self {
+        let database = orderflow_testkit::TestDatabase::create().await;
+        let exchange = format!("orderflow-test-{}", uuid::Uuid::new_v4().simple());
+        let data_dir = tempfile::tempdir().unwrap();
+        let idp = Process::start(
+            &[
+                "idp",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data_dir.path().to_str().unwrap(),
+            ],
+            &[],
+        )
+        .await;
+        let issuer = idp.url("/realms/orderflow");
+        ServerMode {
+            idp,
+            database,
+            exchange,
+            issuer,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// `ORDERFLOW_*` for a component of this deployment.
+    pub fn env(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("ORDERFLOW_OIDC_ISSUER", self.issuer.as_str()),
+            ("ORDERFLOW_AMQP_URL", AMQP_URL),
+            ("ORDERFLOW_AMQP_EXCHANGE", self.exchange.as_str()),
+            ("ORDERFLOW_DATABASE_URL", self.database.url()),
+            ("ORDERFLOW_COMMAND_TIMEOUT_MS", "2000"),
+        ]
+    }
+
+    /// `orderflow <component> --listen <address>` in this deployment.
+    pub async fn start(&self, component: &str, address: &str) -> Process {
+        Process::start(&[component, "--listen", address], &self.env()).await
+    }
+
+    /// Removes what the components declared on the broker.
+    pub async fn finish(self) {
+        remove_broker_topology(&self.exchange).await;
+    }
 }

@@ -2,7 +2,6 @@
 //! storage (the same file, the same database), as separate processes or a
 //! restart would.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,17 +17,13 @@ pub trait Backend: Send + Sync {
 
 /// A read model file in a temporary directory, removed with the backend.
 pub struct SqliteBackend {
-    _directory: tempfile::TempDir,
-    path: PathBuf,
+    scratch: orderflow_testkit::ScratchPath,
 }
 
 impl SqliteBackend {
     pub async fn new() -> Self {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("read-model.sqlite");
         SqliteBackend {
-            _directory: directory,
-            path,
+            scratch: orderflow_testkit::ScratchPath::new("read-model.sqlite"),
         }
     }
 }
@@ -36,7 +31,7 @@ impl SqliteBackend {
 #[async_trait]
 impl Backend for SqliteBackend {
     async fn open(&self) -> Arc<dyn OrderReadModel> {
-        Arc::new(SqliteReadModel::open(&self.path).await.unwrap())
+        Arc::new(SqliteReadModel::open(self.scratch.path()).await.unwrap())
     }
 }
 

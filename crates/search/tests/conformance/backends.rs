@@ -1,7 +1,6 @@
 //! The search index adapters under test, and the event store the projection
 //! tests read from.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,17 +17,13 @@ pub trait Backend: Send + Sync {
 }
 
 pub struct TantivyBackend {
-    _directory: tempfile::TempDir,
-    path: PathBuf,
+    scratch: orderflow_testkit::ScratchPath,
 }
 
 impl TantivyBackend {
     pub async fn new() -> Self {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("search");
         TantivyBackend {
-            _directory: directory,
-            path,
+            scratch: orderflow_testkit::ScratchPath::new("search"),
         }
     }
 }
@@ -36,7 +31,7 @@ impl TantivyBackend {
 #[async_trait]
 impl Backend for TantivyBackend {
     async fn open(&self) -> Arc<dyn SearchIndex> {
-        let path = self.path.clone();
+        let path = self.scratch.path().to_owned();
         let index = tokio::task::spawn_blocking(move || TantivySearchIndex::open(&path))
             .await
             .unwrap()
@@ -71,18 +66,16 @@ impl Backend for PostgresBackend {
 
 /// A fresh SQLite event store in a temporary directory.
 pub struct EventStoreFixture {
-    _directory: tempfile::TempDir,
+    _scratch: orderflow_testkit::ScratchPath,
     pub store: Arc<SqliteEventStore>,
 }
 
 impl EventStoreFixture {
     pub async fn new() -> Self {
-        let directory = tempfile::tempdir().unwrap();
-        let store = SqliteEventStore::open(directory.path().join("events.sqlite"))
-            .await
-            .unwrap();
+        let scratch = orderflow_testkit::ScratchPath::new("events.sqlite");
+        let store = SqliteEventStore::open(scratch.path()).await.unwrap();
         EventStoreFixture {
-            _directory: directory,
+            _scratch: scratch,
             store: Arc::new(store),
         }
     }

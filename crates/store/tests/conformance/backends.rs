@@ -1,7 +1,6 @@
 //! The adapters under test, each able to open several instances on the same
 //! storage (the same file, the same database), as separate processes would.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -21,17 +20,13 @@ pub trait Backend: Send + Sync {
 }
 
 pub struct SqliteBackend {
-    _directory: tempfile::TempDir,
-    path: PathBuf,
+    scratch: orderflow_testkit::ScratchPath,
 }
 
 impl SqliteBackend {
     pub async fn new() -> Self {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("events.sqlite");
         SqliteBackend {
-            _directory: directory,
-            path,
+            scratch: orderflow_testkit::ScratchPath::new("events.sqlite"),
         }
     }
 }
@@ -39,7 +34,7 @@ impl SqliteBackend {
 #[async_trait]
 impl Backend for SqliteBackend {
     async fn open(&self) -> Arc<dyn StoreUnderTest> {
-        Arc::new(SqliteEventStore::open(&self.path).await.unwrap())
+        Arc::new(SqliteEventStore::open(self.scratch.path()).await.unwrap())
     }
 }
 
