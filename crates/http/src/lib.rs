@@ -6,6 +6,8 @@
 //! - [`gateway_routes`] serves the API gateway's `POST /api/orders`, `GET /api/orders` and
 //!   `GET /api/orders/{id}` over a [`GatewayApi`], to merge beside the orders router;
 //!   [`gateway_router`] adds health and the fallback for a gateway on its own.
+//! - `POST /admin/search/rebuild` starts re-creating the search index while searches keep
+//!   being answered, `GET /admin/search/rebuild` follows it (admins only).
 //! - Every request is authenticated by the [`TokenValidator`] (the bearer token becomes the
 //!   [`orderflow_app::Actor`]) and sent through the [`Mediator`]; the app layer decides.
 //! - Every error is `application/problem+json` ([`Problem`]); the mapping from the app's and
@@ -80,6 +82,17 @@ pub struct SearchApi {
     pub index: Arc<dyn SearchIndex>,
     /// The projection's indexed position, for `minPosition` waits.
     pub progress: watch::Receiver<Position>,
+    /// Rebuilds of the index (`/admin/search/rebuild`); `None` answers 404.
+    pub rebuilds: Option<Arc<dyn SearchRebuilds>>,
+}
+
+/// Rebuilding the search index while the service answers, as an admin
+/// starts and follows it over HTTP.
+pub trait SearchRebuilds: Send + Sync {
+    /// Starts a rebuild in the background; `false` when one is running.
+    fn start(&self) -> bool;
+    /// Where it stands: `{"state": "idle" | "running" | "done" | "failed", …}`.
+    fn status(&self) -> serde_json::Value;
 }
 
 impl axum::extract::FromRef<OrdersApi> for TokenValidator {

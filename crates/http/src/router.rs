@@ -25,7 +25,7 @@ use tower_http::trace::TraceLayer;
 use crate::correlation::correlate;
 use crate::extract::MAX_BODY_BYTES;
 use crate::problem::{PROBLEM_JSON, Problem, is_problem};
-use crate::routes::{gateway, health, orders, search};
+use crate::routes::{admin, gateway, health, orders, search};
 use crate::{GatewayApi, OrdersApi};
 
 /// The longest a request may take before it is answered 503.
@@ -45,6 +45,10 @@ pub fn orders_router(api: OrdersApi) -> Router {
         .route("/orders/{id}/confirm", post(orders::confirm_order))
         .route("/orders/{id}/cancel", post(orders::cancel_order))
         .route("/orders/{id}/subscribers", post(orders::subscribe_to_order))
+        .route(
+            "/admin/search/rebuild",
+            post(admin::start_rebuild).get(admin::rebuild_status),
+        )
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .method_not_allowed_fallback(method_not_allowed)

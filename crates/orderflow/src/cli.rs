@@ -55,6 +55,23 @@ pub(crate) enum ProjectionsCommand {
     /// Each subscription's position and its lag behind the event store's head; safe
     /// beside a running service.
     Status,
+    /// Re-create a projection from the event store inside the running service, which
+    /// keeps answering from the old index until the fresh one is swapped in.
+    Rebuild(RebuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RebuildArgs {
+    /// The projection to rebuild.
+    #[arg(value_parser = ["search"])]
+    pub(crate) projection: String,
+    /// Base URL of the running service (`orderflow up` or `orderflow orders`).
+    #[arg(long, env = "ORDERFLOW_URL", default_value = "http://127.0.0.1:8080")]
+    pub(crate) url: String,
+    /// An admin's access token; without one, a token for `admin` is issued by the dev
+    /// issuer whose key is in the data dir (as `orderflow token` does).
+    #[arg(long, env = "ORDERFLOW_TOKEN")]
+    pub(crate) token: Option<String>,
 }
 
 /// Where data lives and where to listen.

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod search_rebuild;
 mod settings;
 mod shutdown;
 mod startup;

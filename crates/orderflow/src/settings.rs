@@ -86,10 +86,7 @@ fn postgres_search_url(backend: &BackendArgs) -> anyhow::Result<Option<&str>> {
         .context("ORDERFLOW_SEARCH=postgres needs ORDERFLOW_DATABASE_URL")
 }
 
-/// Where the embedded tantivy index lives.
-fn tantivy_directory(data_dir: &Path) -> std::path::PathBuf {
-    data_dir.join("search")
-}
+use crate::search_rebuild::tantivy_directory;
 
 /// The search projection's committed position, read without opening the
 /// index for writing (a running service holds it).
@@ -113,22 +110,24 @@ pub(crate) async fn search_checkpoint(
     .context("cannot read the tantivy index's checkpoint")
 }
 
-/// The search index, and a line describing it.
+/// The search index, a line describing it, and its directory when it is
+/// the embedded tantivy index (which a running service can rebuild).
 pub(crate) async fn open_search_index(
     backend: &BackendArgs,
     data_dir: &Path,
-) -> anyhow::Result<(Arc<dyn SearchIndex>, String)> {
+) -> anyhow::Result<(Arc<dyn SearchIndex>, String, Option<std::path::PathBuf>)> {
     if let Some(url) = postgres_search_url(backend)? {
         let index = PostgresSearchIndex::connect(url, 8)
             .await
             .context("cannot open the PostgreSQL search index")?;
-        return Ok((Arc::new(index), "PostgreSQL full-text".to_owned()));
+        return Ok((Arc::new(index), "PostgreSQL full-text".to_owned(), None));
     }
     let directory = tantivy_directory(data_dir);
     std::fs::create_dir_all(&directory)
         .with_context(|| format!("cannot create {}", directory.display()))?;
     let index = TantivySearchIndex::open(&directory).context("cannot open the tantivy index")?;
-    Ok((Arc::new(index), format!("tantivy {}", directory.display())))
+    let description = format!("tantivy {}", directory.display());
+    Ok((Arc::new(index), description, Some(directory)))
 }
 
 /// The gateway's read model (PostgreSQL with a database URL, else SQLite in

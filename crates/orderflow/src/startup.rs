@@ -32,11 +32,13 @@ use orderflow_http::{
     GatewayApi, OrdersApi, SearchApi, gateway_router, gateway_routes, orders_router,
 };
 use orderflow_hub::{HubConfig, PushHub, hub_router, start_push_relay};
+use orderflow_search::rebuild::{BatchGate, Gated, SearchRebuilds, SwappableIndex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::cli::{BackendArgs, IdpArgs, ServiceArgs, UpArgs};
+use crate::search_rebuild::{RebuildsOverHttp, TantivyGenerations};
 use crate::settings::{
     Stores, open_bus, open_read_model, open_search_index, open_stores, public_url, token_validator,
 };
@@ -258,11 +260,16 @@ impl Application {
         validator: TokenValidator,
         bus: Arc<dyn MessageBus>,
     ) -> anyhow::Result<()> {
-        let (index, index_description) = open_search_index(backend, data_dir).await?;
+        let (index, index_description, tantivy_directory) =
+            open_search_index(backend, data_dir).await?;
         self.banner.push(format!("search:    {index_description}"));
+        // The projection writes through a swappable index, one gated batch
+        // at a time, so a rebuild can swap a fresh index in between batches.
+        let live = Arc::new(SwappableIndex::new(index));
+        let gate = BatchGate::default();
         let (subscription, projection) = orderflow_search::subscribe(
             stores.events.clone(),
-            index.clone(),
+            live.clone(),
             orderflow_search::subscription_config(),
         )
         .await
@@ -271,9 +278,20 @@ impl Application {
         let stopped = self.stopped();
         self.workers.push(tokio::spawn(run_subscription(
             subscription,
-            projection,
+            Gated::new(projection, gate.clone()),
             stopped,
         )));
+        let rebuilds = tantivy_directory.map(|directory| {
+            let generations = TantivyGenerations::new(data_dir, directory);
+            let rebuilds = SearchRebuilds::new(
+                stores.events.clone(),
+                live.clone(),
+                gate,
+                Arc::new(generations),
+            );
+            Arc::new(RebuildsOverHttp(rebuilds)) as Arc<dyn orderflow_http::SearchRebuilds>
+        });
+        let index: Arc<dyn orderflow_app::ports::SearchIndex> = live;
 
         let mediator = Arc::new(Mediator::new(OrderHandlers::new(
             stores.events.clone(),
@@ -290,7 +308,11 @@ impl Application {
             mediator,
             validator,
             store: stores.events.clone(),
-            search: Some(SearchApi { index, progress }),
+            search: Some(SearchApi {
+                index,
+                progress,
+                rebuilds,
+            }),
         });
         self.router = std::mem::take(&mut self.router).merge(router);
         self.spawn_outbox(

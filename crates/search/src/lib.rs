@@ -8,6 +8,8 @@
 //!   a `tsvector`, shared by every instance.
 //! * [`SearchProjection`] — folds order events into documents, idempotent by
 //!   stream revision; [`subscribe`] opens it with its subscription.
+//! * [`rebuild`] — re-creates the index from the event store into a fresh
+//!   index and swaps it in while searches keep being answered.
 //!
 //! Both adapters pass the one conformance suite in `tests/conformance/`, and
 //! match text identically because both take their keywords from [`text`].
@@ -16,6 +18,7 @@
 mod checkpoints;
 pub mod postgres;
 mod projection;
+pub mod rebuild;
 mod stored;
 pub mod tantivy_index;
 pub mod text;

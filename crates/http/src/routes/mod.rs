@@ -1,5 +1,6 @@
 //! The handlers of the orders router (orders, search, health) and of the gateway.
 
+pub(crate) mod admin;
 pub(crate) mod gateway;
 pub(crate) mod health;
 pub(crate) mod orders;

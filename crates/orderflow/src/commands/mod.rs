@@ -18,6 +18,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Projections(args) => {
             return match args.command {
                 ProjectionsCommand::Status => projections::status(args).await,
+                ProjectionsCommand::Rebuild(ref rebuild) => {
+                    projections::rebuild(rebuild, &args.data_dir).await
+                }
             };
         }
         Command::Gateway(args) => Application::gateway(args).await?,

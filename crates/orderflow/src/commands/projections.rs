@@ -1,7 +1,9 @@
 //! `orderflow projections status`: how far each event-store subscription has
-//! got, and how far behind the event store's head it is.
+//! got, and how far behind the event store's head it is. `orderflow
+//! projections rebuild search`: asks the running service to re-create its
+//! search index (`POST /admin/search/rebuild`) and follows it to the end.
 //!
-//! Guarantees: read straight from storage, never written, so it works beside
+//! Guarantees of `status`: read straight from storage, never written, so it works beside
 //! a running service — SQLite lets readers in beside its writer, and the
 //! tantivy index's checkpoint is read from its committed metadata without
 //! taking the writer lock the service holds. Positions are global event
@@ -14,7 +16,7 @@ use orderflow_app::integration::IntegrationEventPublisher;
 use orderflow_app::ports::Position;
 use orderflow_app::push::PushPublisher;
 
-use crate::cli::ProjectionsArgs;
+use crate::cli::{ProjectionsArgs, RebuildArgs};
 use crate::settings::{open_stores, search_checkpoint};
 
 /// One subscription's progress.
@@ -49,6 +51,71 @@ pub(crate) async fn status(args: ProjectionsArgs) -> anyhow::Result<()> {
     }
     print!("{}", render(&rows, head));
     Ok(())
+}
+
+/// How often `rebuild` asks how the rebuild stands.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Starts the rebuild in the running service and waits for its outcome.
+pub(crate) async fn rebuild(args: &RebuildArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let base = args.url.trim_end_matches('/');
+    let token = match &args.token {
+        Some(token) => token.clone(),
+        None => admin_token(base, data_dir).await?,
+    };
+    let http = orderflow_auth::default_http_client().context("cannot build an HTTP client")?;
+    let endpoint = format!("{base}/admin/search/rebuild");
+    let started = http
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {base}"))?;
+    let status = started.status();
+    if status != reqwest::StatusCode::ACCEPTED {
+        let body = started.text().await.unwrap_or_default();
+        anyhow::bail!("the service refused the rebuild ({status}): {body}");
+    }
+    println!("rebuild of the search index started; searches are answered meanwhile");
+    loop {
+        tokio::time::sleep(FOLLOW_EVERY).await;
+        let state: serde_json::Value = http
+            .get(&endpoint)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {base}"))?
+            .error_for_status()?
+            .json()
+            .await?;
+        match state["state"].as_str() {
+            Some("running") => continue,
+            Some("done") => {
+                println!(
+                    "search index rebuilt up to position {} in {} ms (projection paused {} ms)",
+                    state["position"], state["elapsedMs"], state["pausedMs"]
+                );
+                return Ok(());
+            }
+            _ => anyhow::bail!("the rebuild did not finish: {state}"),
+        }
+    }
+}
+
+/// A token for `admin` from the dev issuer whose key is in `data_dir`, for
+/// the issuer the service at `base` runs.
+async fn admin_token(base: &str, data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let issuer = orderflow_auth::DevIssuer::load_or_create(
+        data_dir,
+        orderflow_auth::DevIssuer::issuer_url_for_base(base),
+        None,
+    )
+    .await
+    .context("no --token given, and the dev issuer's key cannot be loaded from the data dir")?;
+    let token = issuer
+        .issue_for_user("admin")
+        .context("the dev issuer cannot issue a token for admin")?;
+    Ok(token.access_token)
 }
 
 fn render(rows: &[Progress], head: Position) -> String {

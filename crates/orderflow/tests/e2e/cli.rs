@@ -206,3 +206,67 @@ async fn projections_status_reports_positions_beside_a_running_up() {
     assert_eq!(row("integration-events").len(), 3, "{table}");
     drop(running);
 }
+
+/// `GET /orders?q=coffee&minPosition=…` as `token`: the total it reports.
+async fn coffee_total(base: &str, token: &str, min_position: u64) -> u64 {
+    let page: serde_json::Value = http()
+        .get(format!("{base}/orders?q=coffee&minPosition={min_position}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["upToDate"], true, "{page}");
+    page["total"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn projections_rebuild_search_swaps_in_a_fresh_index_that_keeps_following() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let running = orderflow_up(data_dir.path()).await;
+    let base = running.url("");
+    let alice = password_token(&base, "alice").await;
+    let bob = password_token(&base, "bob").await;
+    let mut last = 0;
+    for _ in 0..30 {
+        last = place_order(&base, &alice).await.1;
+    }
+    assert_eq!(coffee_total(&base, &alice, last).await, 30);
+    let refused = http()
+        .post(format!("{base}/admin/search/rebuild"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    let rebuild = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["projections", "rebuild", "search", "--url", &base, "--data-dir"])
+        .arg(data_dir.path())
+        .env_remove("ORDERFLOW_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    assert!(rebuild.status.success(), "{rebuild:?}");
+    assert!(String::from_utf8_lossy(&rebuild.stdout).contains("rebuilt"));
+
+    // The fresh index is in use, the old directory is gone, nothing is lost,
+    // and the live projection follows on the fresh index.
+    let current = std::fs::read_to_string(data_dir.path().join("search.current")).unwrap();
+    assert!(current.starts_with("search-"), "{current}");
+    assert!(data_dir.path().join(&current).is_dir());
+    assert!(!data_dir.path().join("search").exists());
+    assert_eq!(coffee_total(&base, &alice, last).await, 30);
+    let (_, after) = place_order(&base, &alice).await;
+    assert_eq!(coffee_total(&base, &alice, after).await, 31);
+
+    // A restart opens the rebuilt index.
+    drop(running);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let restarted = orderflow_up(data_dir.path()).await;
+    let base = restarted.url("");
+    let alice = password_token(&base, "alice").await;
+    assert_eq!(coffee_total(&base, &alice, after).await, 31);
+}
