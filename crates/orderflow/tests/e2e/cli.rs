@@ -243,7 +243,14 @@ async fn projections_rebuild_search_swaps_in_a_fresh_index_that_keeps_following(
     assert_eq!(refused.status(), 403);
 
     let rebuild = Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args(["projections", "rebuild", "search", "--url", &base, "--data-dir"])
+        .args([
+            "projections",
+            "rebuild",
+            "search",
+            "--url",
+            &base,
+            "--data-dir",
+        ])
         .arg(data_dir.path())
         .env_remove("ORDERFLOW_TOKEN")
         .output()

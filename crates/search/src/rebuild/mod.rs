@@ -232,3 +232,70 @@ impl SearchRebuilds {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use orderflow_app::Actor;
+    use orderflow_app::ports::{ExpectedRevision, SearchQuery, StreamName};
+    use orderflow_domain::testing::{create_order, order_id};
+    use orderflow_domain::{OrderCommand, UserId, decide};
+    use orderflow_store::SqliteEventStore;
+    use orderflow_testkit::ScratchPath;
+    use orderflow_testkit::events::stored_events;
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::TantivySearchIndex;
+
+    async fn place(store: &dyn EventStore, n: u64) {
+        let command = OrderCommand::from(create_order(order_id(n), "alice"));
+        let events = decide(None, &command, OffsetDateTime::UNIX_EPOCH).unwrap();
+        let stream = StreamName::parse(order_id(n).stream_name()).unwrap();
+        let new_events = stored_events(&events, None, OffsetDateTime::UNIX_EPOCH);
+        store
+            .append(&stream, ExpectedRevision::NoStream, new_events)
+            .await
+            .unwrap();
+    }
+
+    async fn everything(index: &dyn SearchIndex) -> Vec<String> {
+        let admin = Actor {
+            user_id: UserId::parse("admin").unwrap(),
+            is_admin: true,
+            is_buyer: false,
+        };
+        let page = index
+            .search(&SearchQuery::for_actor(&admin).unwrap())
+            .await
+            .unwrap();
+        page.items.iter().map(|d| d.order_id.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_rebuild_swaps_in_a_fresh_index_holding_what_the_live_one_held() {
+        let scratch = ScratchPath::new("events.sqlite");
+        let store: Arc<dyn EventStore> =
+            Arc::new(SqliteEventStore::open(scratch.path()).await.unwrap());
+        for n in 1..=5 {
+            place(&*store, n).await;
+        }
+        let old: Arc<dyn SearchIndex> = Arc::new(TantivySearchIndex::in_memory().unwrap());
+        let head = store.head().await.unwrap();
+        catch_up(store.clone(), old.clone(), head).await.unwrap();
+        let live = SwappableIndex::new(old.clone());
+        let gate = BatchGate::default();
+        let before = everything(&live).await;
+        assert_eq!(before.len(), 5);
+
+        let fresh: Arc<dyn SearchIndex> = Arc::new(TantivySearchIndex::in_memory().unwrap());
+        let (report, replaced) = rebuild_into(store.clone(), &live, &gate, fresh.clone())
+            .await
+            .unwrap();
+
+        assert!(Arc::ptr_eq(&replaced, &old));
+        assert!(Arc::ptr_eq(&live.current(), &fresh));
+        assert_eq!(report.position, head);
+        assert_eq!(everything(&live).await, before);
+        assert_eq!(live.checkpoint(SEARCH_PROJECTION).await.unwrap(), head);
+    }
+}
