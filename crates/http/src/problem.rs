@@ -95,6 +95,16 @@ impl Problem {
         &self.errors
     }
 
+    /// 400 for a query string this API does not accept.
+    pub fn bad_query(detail: impl Into<String>) -> Self {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "Invalid query",
+            detail,
+        )
+    }
+
     /// 404 for an unknown order (or one the caller may not see) and for unknown routes.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::NOT_FOUND, "not_found", "Not found", detail)

@@ -186,12 +186,7 @@ pub(crate) async fn ready(
 }
 
 fn bad_query(detail: impl Into<String>) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
-        "Invalid query",
-        detail,
-    )
+    Problem::bad_query(detail)
 }
 
 /// A cursor is `{created_at in µs since the epoch}.{order id}`.

@@ -61,12 +61,7 @@ struct SearchResponse {
 }
 
 fn bad_query(detail: impl Into<String>) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
-        "Invalid query",
-        detail,
-    )
+    Problem::bad_query(detail)
 }
 
 fn timestamp(name: &str, text: &str) -> Result<OffsetDateTime, Problem> {

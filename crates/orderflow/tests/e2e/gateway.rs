@@ -15,7 +15,7 @@ use orderflow_testkit::signalr::NodeClient;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{ServerMode, http, orderflow_up, password_token};
+use crate::support::{ServerMode, http, item_ids, orderflow_up, password_token};
 
 fn order_body() -> Value {
     json!({"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]})
@@ -64,13 +64,7 @@ async fn eventually_found(url: &str, token: &str, within: Duration) -> Value {
 async fn listed_ids(gateway: &str, token: &str) -> Vec<String> {
     let response = get(&format!("{gateway}/api/orders?limit=200"), token).await;
     assert_eq!(response.status(), 200);
-    let page: Value = response.json().await.unwrap();
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["id"].as_str().unwrap().to_owned())
-        .collect()
+    item_ids(&response.json().await.unwrap())
 }
 
 async fn seed_002(identity_base: &str, gateway: &str, hub_url: &str) {

@@ -143,6 +143,11 @@ pub async fn search_ids(
     assert_eq!(response.status(), 200);
     let page: Value = response.json().await.unwrap();
     assert_eq!(page["upToDate"], true, "the index did not catch up: {page}");
+    item_ids(&page)
+}
+
+/// The `id`s of a page's `items`.
+pub fn item_ids(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
         .unwrap()
