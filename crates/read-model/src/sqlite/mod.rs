@@ -29,7 +29,7 @@ use orderflow_app::ports::{
     CreatedOrder, GatewayOrder, OrderListPage, OrderListQuery, OrderReadModel, ReadModelError,
     StatusChange,
 };
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -79,20 +79,7 @@ fn open_writer(path: &Path) -> Result<Connection, OpenError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut connection = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(open_error)?;
-    connection
-        .execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA busy_timeout = 5000;",
-        )
-        .map_err(open_error)?;
+    let mut connection = orderflow_sqlite::open_durable_writer(path).map_err(open_error)?;
     schema::migrate(&mut connection).map_err(|error| match error {
         schema::SchemaError::Sqlite(source) => open_error(source),
         schema::SchemaError::TooNew { found, known } => OpenError::SchemaTooNew {

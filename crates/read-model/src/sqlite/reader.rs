@@ -7,34 +7,30 @@
 //! [`crate::stored`] turn them into orders and pages.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use orderflow_app::ports::{GatewayOrder, OrderListPage, OrderListQuery, ReadModelError};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql};
+use orderflow_sqlite::{ReadPool, ReadPoolError};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 use uuid::Uuid;
 
 use super::port_error;
 use crate::stored::{Boundary, StoredOrder, from_micros, micros, page, page_limit};
 
-/// Idle read connections beyond this many are closed.
-const MAX_IDLE: usize = 8;
-
 /// Columns in the order [`stored_order`] reads them.
 const COLUMNS: &str = "id, buyer_id, currency, items, total, created_at, status, \
      cancellation_reason, revision, updated_at";
 
-/// Read-only connections to one database file, opened on demand.
+/// Read-only connections to the read model's file.
 #[derive(Debug)]
 pub(crate) struct ReaderPool {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    pool: Arc<ReadPool>,
 }
 
 impl ReaderPool {
     pub(crate) fn new(path: PathBuf) -> Self {
         ReaderPool {
-            path,
-            idle: Mutex::new(Vec::new()),
+            pool: Arc::new(ReadPool::new(path)),
         }
     }
 
@@ -43,31 +39,13 @@ impl ReaderPool {
         self: &Arc<Self>,
         read: impl FnOnce(&Connection) -> Result<T, ReadModelError> + Send + 'static,
     ) -> Result<T, ReadModelError> {
-        let pool = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let connection = match pool.idle.lock().ok().and_then(|mut idle| idle.pop()) {
-                Some(connection) => connection,
-                None => pool.connect().map_err(port_error)?,
-            };
-            let result = read(&connection);
-            if let Ok(mut idle) = pool.idle.lock()
-                && idle.len() < MAX_IDLE
-            {
-                idle.push(connection);
-            }
-            result
-        })
-        .await
-        .map_err(|join| ReadModelError::Unavailable(format!("sqlite read failed: {join}")))?
-    }
-
-    fn connect(&self) -> rusqlite::Result<Connection> {
-        let connection = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        connection.execute_batch("PRAGMA busy_timeout = 5000;")?;
-        Ok(connection)
+        match self.pool.read(read).await {
+            Ok(result) => result,
+            Err(ReadPoolError::Connect(error)) => Err(port_error(error)),
+            Err(error @ ReadPoolError::Task(_)) => Err(ReadModelError::Unavailable(format!(
+                "sqlite read failed: {error}"
+            ))),
+        }
     }
 
     pub(crate) async fn get(

@@ -23,7 +23,7 @@ use orderflow_app::ports::{
     AppendOutcome, CheckpointStore, EventStore, EventStoreError, ExpectedRevision, NewEvent,
     Position, RecordedEvent, StreamName,
 };
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::batch::{self, AppendRequest};
@@ -85,20 +85,7 @@ fn open_writer(path: &Path) -> Result<(Connection, Position), OpenError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut connection = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(open_error)?;
-    connection
-        .execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA busy_timeout = 5000;",
-        )
-        .map_err(open_error)?;
+    let mut connection = orderflow_sqlite::open_durable_writer(path).map_err(open_error)?;
     schema::migrate(&mut connection).map_err(|source| OpenError::Schema {
         path: path.to_path_buf(),
         source,

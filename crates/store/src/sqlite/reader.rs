@@ -5,29 +5,25 @@
 //! the single writer commits positions in order, a snapshot never has gaps.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use orderflow_app::ports::{EventStoreError, Position, RecordedEvent, StreamName};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use orderflow_sqlite::ReadPool;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::rows::{EVENT_COLUMNS, RowError, recorded_event};
 use super::unavailable;
 
-/// Idle read connections beyond this many are closed.
-const MAX_IDLE: usize = 8;
-
-/// Read-only connections to one database file, opened on demand.
+/// Read-only connections to the event store's file.
 #[derive(Debug)]
 pub(crate) struct ReaderPool {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    pool: Arc<ReadPool>,
 }
 
 impl ReaderPool {
     pub(crate) fn new(path: PathBuf) -> Self {
         ReaderPool {
-            path,
-            idle: Mutex::new(Vec::new()),
+            pool: Arc::new(ReadPool::new(path)),
         }
     }
 
@@ -36,31 +32,10 @@ impl ReaderPool {
         self: &Arc<Self>,
         read: impl FnOnce(&Connection) -> Result<T, RowError> + Send + 'static,
     ) -> Result<T, EventStoreError> {
-        let pool = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let connection = match pool.idle.lock().ok().and_then(|mut idle| idle.pop()) {
-                Some(connection) => connection,
-                None => pool.connect().map_err(unavailable)?,
-            };
-            let result = read(&connection).map_err(EventStoreError::from);
-            if let Ok(mut idle) = pool.idle.lock()
-                && idle.len() < MAX_IDLE
-            {
-                idle.push(connection);
-            }
-            result
-        })
-        .await
-        .map_err(unavailable)?
-    }
-
-    fn connect(&self) -> rusqlite::Result<Connection> {
-        let connection = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        connection.execute_batch("PRAGMA busy_timeout = 5000;")?;
-        Ok(connection)
+        self.pool
+            .read(move |connection| read(connection).map_err(EventStoreError::from))
+            .await
+            .map_err(unavailable)?
     }
 
     pub(crate) async fn read_stream(

@@ -1,0 +1,140 @@
+//! SQLite plumbing shared by orderflow's embedded adapters (the event store
+//! and the gateway's read model), so that both open their files the same way.
+//!
+//! * [`open_durable_writer`]: the one read-write connection of a file, in
+//!   WAL mode with `synchronous = FULL` (a commit that returned survives a
+//!   power cut) and a 5 s busy timeout.
+//! * [`ReadPool`]: read-only connections to the same file, opened on demand,
+//!   used on Tokio's blocking threads; in WAL mode each read sees a
+//!   consistent snapshot of what was committed before it started.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+
+/// Idle read connections beyond this many are closed.
+const MAX_IDLE_READERS: usize = 8;
+
+/// How long a connection waits for a lock before it fails.
+const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 5000;";
+
+/// Opens (creating it if needed) the file's read-write connection: WAL,
+/// `synchronous = FULL`, 5 s busy timeout.
+pub fn open_durable_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         {BUSY_TIMEOUT}"
+    ))?;
+    Ok(connection)
+}
+
+/// Why a pooled read did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadPoolError {
+    /// No read-only connection could be opened.
+    #[error("cannot open a read connection: {0}")]
+    Connect(#[source] rusqlite::Error),
+    /// The blocking task running the read failed (panicked or was cancelled).
+    #[error("the blocking read task failed: {0}")]
+    Task(String),
+}
+
+/// Read-only connections to one database file, opened on demand.
+#[derive(Debug)]
+pub struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    pub fn new(path: PathBuf) -> Self {
+        ReadPool {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `read` on a pooled connection, on a blocking thread. The outer
+    /// error is the pool's; the inner result is `read`'s own.
+    pub async fn read<T, E>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<Result<T, E>, ReadPoolError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let connection = match pool.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+                Some(connection) => connection,
+                None => pool.connect().map_err(ReadPoolError::Connect)?,
+            };
+            let result = read(&connection);
+            if let Ok(mut idle) = pool.idle.lock()
+                && idle.len() < MAX_IDLE_READERS
+            {
+                idle.push(connection);
+            }
+            Ok(result)
+        })
+        .await
+        .map_err(|join| ReadPoolError::Task(join.to_string()))?
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.execute_batch(BUSY_TIMEOUT)?;
+        Ok(connection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn readers_see_what_the_writer_committed_and_cannot_write() {
+        let scratch = orderflow_testkit::ScratchPath::new("shared.sqlite");
+        let writer = open_durable_writer(scratch.path()).unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (42);")
+            .unwrap();
+        let mode: String = writer
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let pool = Arc::new(ReadPool::new(scratch.path().to_owned()));
+        let x = pool
+            .read(|c| c.query_row("SELECT x FROM t", [], |row| row.get::<_, i64>(0)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(x, 42);
+        let write = pool
+            .read(|c| c.execute("INSERT INTO t VALUES (1)", []))
+            .await
+            .unwrap();
+        assert!(write.is_err(), "a pooled connection is read-only");
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_a_connect_error() {
+        let scratch = orderflow_testkit::ScratchPath::new("missing.sqlite");
+        let pool = Arc::new(ReadPool::new(scratch.path().to_owned()));
+        let outcome = pool.read(|_| Ok::<_, rusqlite::Error>(())).await;
+        assert!(matches!(outcome, Err(ReadPoolError::Connect(_))));
+    }
+}
