@@ -152,10 +152,10 @@ pub(crate) async fn list_orders(
     Caller(context): Caller,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ListResponse>, Problem> {
-    let Query(params) = params.map_err(|rejection| bad_query(rejection.body_text()))?;
+    let Query(params) = params.map_err(|rejection| Problem::bad_query(rejection.body_text()))?;
     let limit = params.limit.unwrap_or(OrderListQuery::DEFAULT_LIMIT);
     if !(1..=OrderListQuery::MAX_LIMIT).contains(&limit) {
-        return Err(bad_query(format!(
+        return Err(Problem::bad_query(format!(
             "`limit` is between 1 and {}",
             OrderListQuery::MAX_LIMIT
         )));
@@ -185,10 +185,6 @@ pub(crate) async fn ready(
     Ok(Json(json!({ "status": "ready" })))
 }
 
-fn bad_query(detail: impl Into<String>) -> Problem {
-    Problem::bad_query(detail)
-}
-
 /// A cursor is `{created_at in µs since the epoch}.{order id}`.
 fn encode_cursor(cursor: OrderListCursor) -> String {
     let micros = cursor.created_at.unix_timestamp_nanos() / 1_000;
@@ -196,7 +192,7 @@ fn encode_cursor(cursor: OrderListCursor) -> String {
 }
 
 fn decode_cursor(text: &str) -> Result<OrderListCursor, Problem> {
-    let invalid = || bad_query("`cursor` is not a cursor this API gave out");
+    let invalid = || Problem::bad_query("`cursor` is not a cursor this API gave out");
     let (micros, id) = text.split_once('.').ok_or_else(invalid)?;
     let micros: i128 = micros.parse().map_err(|_| invalid())?;
     let created_at =

@@ -60,13 +60,9 @@ struct SearchResponse {
     up_to_date: bool,
 }
 
-fn bad_query(detail: impl Into<String>) -> Problem {
-    Problem::bad_query(detail)
-}
-
 fn timestamp(name: &str, text: &str) -> Result<OffsetDateTime, Problem> {
     OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|_| bad_query(format!("`{name}` must be an RFC 3339 timestamp")))
+        .map_err(|_| Problem::bad_query(format!("`{name}` must be an RFC 3339 timestamp")))
 }
 
 fn query_error(error: SearchQueryError) -> Problem {
@@ -77,22 +73,23 @@ fn query_error(error: SearchQueryError) -> Problem {
             "Forbidden",
             error.to_string(),
         ),
-        other => bad_query(other.to_string()),
+        other => Problem::bad_query(other.to_string()),
     }
 }
 
 fn build_query(caller: &Caller, params: SearchParams) -> Result<SearchQuery, Problem> {
     let mut query = SearchQuery::for_actor(&caller.0.actor).map_err(query_error)?;
     if let Some(status) = &params.status {
-        let status = OrderStatus::parse(status)
-            .ok_or_else(|| bad_query("`status` is one of pending, confirmed, cancelled"))?;
+        let status = OrderStatus::parse(status).ok_or_else(|| {
+            Problem::bad_query("`status` is one of pending, confirmed, cancelled")
+        })?;
         query = query.with_status(status);
     }
     if let Some(text) = params.q.as_deref().filter(|text| !text.trim().is_empty()) {
         query = query.with_text(text).map_err(query_error)?;
     }
     if let Some(buyer) = &params.buyer_id {
-        let buyer = UserId::parse(buyer).map_err(|error| bad_query(error.to_string()))?;
+        let buyer = UserId::parse(buyer).map_err(|error| Problem::bad_query(error.to_string()))?;
         query = query.with_buyer(buyer).map_err(query_error)?;
     }
     if params.from.is_some() || params.to.is_some() {
@@ -123,7 +120,7 @@ pub(crate) async fn search_orders(
     caller: Caller,
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let Query(params) = params.map_err(|rejection| bad_query(rejection.body_text()))?;
+    let Query(params) = params.map_err(|rejection| Problem::bad_query(rejection.body_text()))?;
     let Some(search) = api.search.clone() else {
         return Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,

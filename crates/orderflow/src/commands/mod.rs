@@ -37,12 +37,30 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn print_token(args: TokenArgs) -> anyhow::Result<()> {
-    let issuer = DevIssuer::load_or_create(&args.data_dir, args.issuer, args.users.as_deref())
-        .await
-        .context("cannot load the dev issuer")?;
-    let token = issuer
-        .issue_for_user(&args.user)
-        .with_context(|| format!("cannot issue a token for {:?}", args.user))?;
-    println!("{}", token.access_token);
+    let token = dev_token(
+        &args.data_dir,
+        args.issuer,
+        args.users.as_deref(),
+        &args.user,
+    )
+    .await?;
+    println!("{token}");
     Ok(())
+}
+
+/// An access token for `user` from the dev issuer whose key is in `data_dir`,
+/// for the issuer at `issuer_url`.
+pub(crate) async fn dev_token(
+    data_dir: &std::path::Path,
+    issuer_url: String,
+    users: Option<&std::path::Path>,
+    user: &str,
+) -> anyhow::Result<String> {
+    let issuer = DevIssuer::load_or_create(data_dir, issuer_url, users)
+        .await
+        .context("cannot load the dev issuer from the data dir")?;
+    let token = issuer
+        .issue_for_user(user)
+        .with_context(|| format!("cannot issue a token for {user:?}"))?;
+    Ok(token.access_token)
 }

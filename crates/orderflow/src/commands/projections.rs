@@ -61,7 +61,14 @@ pub(crate) async fn rebuild(args: &RebuildArgs, data_dir: &std::path::Path) -> a
     let base = args.url.trim_end_matches('/');
     let token = match &args.token {
         Some(token) => token.clone(),
-        None => admin_token(base, data_dir).await?,
+        None => super::dev_token(
+            data_dir,
+            orderflow_auth::DevIssuer::issuer_url_for_base(base),
+            None,
+            "admin",
+        )
+        .await
+        .context("no --token given, and no admin token from the dev issuer's key")?,
     };
     let http = orderflow_auth::default_http_client().context("cannot build an HTTP client")?;
     let endpoint = format!("{base}/admin/search/rebuild");
@@ -100,22 +107,6 @@ pub(crate) async fn rebuild(args: &RebuildArgs, data_dir: &std::path::Path) -> a
             _ => anyhow::bail!("the rebuild did not finish: {state}"),
         }
     }
-}
-
-/// A token for `admin` from the dev issuer whose key is in `data_dir`, for
-/// the issuer the service at `base` runs.
-async fn admin_token(base: &str, data_dir: &std::path::Path) -> anyhow::Result<String> {
-    let issuer = orderflow_auth::DevIssuer::load_or_create(
-        data_dir,
-        orderflow_auth::DevIssuer::issuer_url_for_base(base),
-        None,
-    )
-    .await
-    .context("no --token given, and the dev issuer's key cannot be loaded from the data dir")?;
-    let token = issuer
-        .issue_for_user("admin")
-        .context("the dev issuer cannot issue a token for admin")?;
-    Ok(token.access_token)
 }
 
 fn render(rows: &[Progress], head: Position) -> String {
