@@ -118,6 +118,14 @@ pub(crate) struct BackendArgs {
     /// answers 504 (the command stays queued and is processed once).
     #[arg(long, env = "ORDERFLOW_COMMAND_TIMEOUT_MS", default_value_t = 5000)]
     pub(crate) command_timeout_ms: u64,
+    /// How long a rebuild keeps the PostgreSQL search tables it replaced, for instances
+    /// that have not switched to the rebuilt ones yet (they switch within seconds).
+    #[arg(
+        long,
+        env = "ORDERFLOW_SEARCH_REBUILD_GRACE_MS",
+        default_value_t = 60_000
+    )]
+    pub(crate) search_rebuild_grace_ms: u64,
 }
 
 #[derive(Debug, Args)]

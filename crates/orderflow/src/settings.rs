@@ -86,7 +86,7 @@ fn postgres_search_url(backend: &BackendArgs) -> anyhow::Result<Option<&str>> {
         .context("ORDERFLOW_SEARCH=postgres needs ORDERFLOW_DATABASE_URL")
 }
 
-use crate::search_rebuild::tantivy_directory;
+use orderflow_search::tantivy_index::generations::directory_in_use;
 
 /// The search projection's committed position, read without opening the
 /// index for writing (a running service holds it).
@@ -104,30 +104,42 @@ pub(crate) async fn search_checkpoint(
             .context("cannot read the search projection's checkpoint");
     }
     TantivySearchIndex::committed_checkpoint(
-        &tantivy_directory(data_dir),
+        &directory_in_use(data_dir),
         orderflow_search::SEARCH_PROJECTION,
     )
     .context("cannot read the tantivy index's checkpoint")
 }
 
-/// The search index, a line describing it, and its directory when it is
-/// the embedded tantivy index (which a running service can rebuild).
+/// Which adapter a search index is, with what rebuilding it needs.
+pub(crate) enum IndexKind {
+    /// The embedded index, in this directory.
+    Tantivy(std::path::PathBuf),
+    /// The shared index, on its generation in use.
+    Postgres(PostgresSearchIndex),
+}
+
+/// The search index, a line describing it, and which kind it is.
 pub(crate) async fn open_search_index(
     backend: &BackendArgs,
     data_dir: &Path,
-) -> anyhow::Result<(Arc<dyn SearchIndex>, String, Option<std::path::PathBuf>)> {
+) -> anyhow::Result<(Arc<dyn SearchIndex>, String, IndexKind)> {
     if let Some(url) = postgres_search_url(backend)? {
         let index = PostgresSearchIndex::connect(url, 8)
             .await
             .context("cannot open the PostgreSQL search index")?;
-        return Ok((Arc::new(index), "PostgreSQL full-text".to_owned(), None));
+        let description = format!("PostgreSQL full-text (generation {})", index.generation());
+        return Ok((
+            Arc::new(index.clone()),
+            description,
+            IndexKind::Postgres(index),
+        ));
     }
-    let directory = tantivy_directory(data_dir);
+    let directory = directory_in_use(data_dir);
     std::fs::create_dir_all(&directory)
         .with_context(|| format!("cannot create {}", directory.display()))?;
     let index = TantivySearchIndex::open(&directory).context("cannot open the tantivy index")?;
     let description = format!("tantivy {}", directory.display());
-    Ok((Arc::new(index), description, Some(directory)))
+    Ok((Arc::new(index), description, IndexKind::Tantivy(directory)))
 }
 
 /// The gateway's read model (PostgreSQL with a database URL, else SQLite in

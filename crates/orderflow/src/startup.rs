@@ -32,15 +32,17 @@ use orderflow_http::{
     GatewayApi, OrdersApi, SearchApi, gateway_router, gateway_routes, orders_router,
 };
 use orderflow_hub::{HubConfig, PushHub, hub_router, start_push_relay};
-use orderflow_search::rebuild::{BatchGate, Gated, SearchRebuilds, SwappableIndex};
+use orderflow_search::rebuild::{BatchGate, FreshIndexes, Gated, SearchRebuilds, SwappableIndex};
+use orderflow_search::{PostgresGenerations, TantivyGenerations};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::cli::{BackendArgs, IdpArgs, ServiceArgs, UpArgs};
-use crate::search_rebuild::{RebuildsOverHttp, TantivyGenerations};
+use crate::search_rebuild::RebuildsOverHttp;
 use crate::settings::{
-    Stores, open_bus, open_read_model, open_search_index, open_stores, public_url, token_validator,
+    IndexKind, Stores, open_bus, open_read_model, open_search_index, open_stores, public_url,
+    token_validator,
 };
 
 /// How long the hub waits for a client to acknowledge a push.
@@ -260,8 +262,7 @@ impl Application {
         validator: TokenValidator,
         bus: Arc<dyn MessageBus>,
     ) -> anyhow::Result<()> {
-        let (index, index_description, tantivy_directory) =
-            open_search_index(backend, data_dir).await?;
+        let (index, index_description, index_kind) = open_search_index(backend, data_dir).await?;
         self.banner.push(format!("search:    {index_description}"));
         // The projection writes through a swappable index, one gated batch
         // at a time, so a rebuild can swap a fresh index in between batches.
@@ -281,16 +282,25 @@ impl Application {
             Gated::new(projection, gate.clone()),
             stopped,
         )));
-        let rebuilds = tantivy_directory.map(|directory| {
-            let generations = TantivyGenerations::new(data_dir, directory);
-            let rebuilds = SearchRebuilds::new(
-                stores.events.clone(),
-                live.clone(),
-                gate,
-                Arc::new(generations),
-            );
-            Arc::new(RebuildsOverHttp(rebuilds)) as Arc<dyn orderflow_http::SearchRebuilds>
-        });
+        let fresh: Arc<dyn FreshIndexes> = match index_kind {
+            IndexKind::Tantivy(directory) => Arc::new(TantivyGenerations::new(data_dir, directory)),
+            IndexKind::Postgres(index) => {
+                // Other instances rebuild the shared index too: follow them.
+                let grace = Duration::from_millis(backend.search_rebuild_grace_ms);
+                let generations = Arc::new(PostgresGenerations::new(&index, grace));
+                self.workers.push(tokio::spawn(generations.clone().follow(
+                    stores.events.clone(),
+                    live.clone(),
+                    gate.clone(),
+                    progress.clone(),
+                    self.stopped(),
+                )));
+                generations
+            }
+        };
+        let rebuilds = SearchRebuilds::new(stores.events.clone(), live.clone(), gate, fresh);
+        let rebuilds: Option<Arc<dyn orderflow_http::SearchRebuilds>> =
+            Some(Arc::new(RebuildsOverHttp(rebuilds)));
         let index: Arc<dyn orderflow_app::ports::SearchIndex> = live;
 
         let mediator = Arc::new(Mediator::new(OrderHandlers::new(

@@ -8,7 +8,9 @@ use std::time::Duration;
 use assert_cmd::Command as TestCommand;
 use tokio::process::Command;
 
-use crate::support::{Process, http, orderflow_up, password_token, place_order, search_ids};
+use crate::support::{
+    Process, ServerMode, http, orderflow_up, password_token, place_order, search_ids,
+};
 
 #[test]
 fn help_lists_every_command_of_the_contract() {
@@ -276,4 +278,56 @@ async fn projections_rebuild_search_swaps_in_a_fresh_index_that_keeps_following(
     let base = restarted.url("");
     let alice = password_token(&base, "alice").await;
     assert_eq!(coffee_total(&base, &alice, after).await, 31);
+}
+
+#[tokio::test]
+async fn projections_rebuild_search_on_postgresql_moves_every_orders_instance_to_fresh_tables() {
+    let deployment = ServerMode::new().await;
+    // Replaced tables are dropped 1 s after the rebuild: an instance that had
+    // not followed by then would fail its searches.
+    let mut env = deployment.env();
+    env.push(("ORDERFLOW_SEARCH_REBUILD_GRACE_MS", "1000"));
+    let first = Process::start(&["orders", "--listen", "127.0.0.1:0"], &env).await;
+    let second = Process::start(&["orders", "--listen", "127.0.0.1:0"], &env).await;
+    let identity = deployment.idp.url("");
+    let alice = password_token(&identity, "alice").await;
+    let admin = password_token(&identity, "admin").await;
+    let mut last = 0;
+    for _ in 0..20 {
+        last = place_order(&first.url(""), &alice).await.1;
+    }
+    assert_eq!(coffee_total(&second.url(""), &alice, last).await, 20);
+
+    let rebuild = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args([
+            "projections",
+            "rebuild",
+            "search",
+            "--url",
+            &first.url(""),
+            "--token",
+            &admin,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(rebuild.status.success(), "{rebuild:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // Both instances answer from the rebuilt tables, and both projections
+    // follow on them.
+    for instance in [&first, &second] {
+        assert_eq!(coffee_total(&instance.url(""), &alice, last).await, 20);
+    }
+    let (_, after) = place_order(&second.url(""), &alice).await;
+    for instance in [&first, &second] {
+        assert_eq!(coffee_total(&instance.url(""), &alice, after).await, 21);
+    }
+    // A restarted instance opens them too.
+    drop(second);
+    let restarted = Process::start(&["orders", "--listen", "127.0.0.1:0"], &env).await;
+    assert_eq!(coffee_total(&restarted.url(""), &alice, after).await, 21);
+
+    drop((first, restarted));
+    deployment.finish().await;
 }

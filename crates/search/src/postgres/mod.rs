@@ -15,13 +15,20 @@
 //!   `array_to_tsvector` from the keywords of [`crate::text`], and queried with
 //!   quoted lexemes: PostgreSQL never re-tokenises or stems, so it matches
 //!   exactly what the tantivy adapter matches.
+//! * **Generations.** The documents live in one generation of tables
+//!   ([`tables`]); an instance opens the one `search_generation` names, and a
+//!   rebuild fills a fresh one and moves every instance to it
+//!   ([`generations`]).
 //! * **Migrations** (`migrations/postgres/`) are tracked in
 //!   `_orderflow_search_migrations`, apart from the event store's, so both can
 //!   live in one database.
 
+pub mod generations;
 mod query;
+mod tables;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,6 +43,7 @@ use uuid::Uuid;
 use crate::stored;
 use crate::text::keywords;
 use crate::update::newest_per_order;
+use tables::Tables;
 
 /// The table that records which search migrations ran.
 const MIGRATIONS_TABLE: &str = "_orderflow_search_migrations";
@@ -49,22 +57,42 @@ pub enum ConnectError {
     Connect(sqlx::Error),
     #[error("cannot migrate the search schema: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot read which search generation is in use: {0}")]
+    Generation(sqlx::Error),
 }
 
-/// The PostgreSQL adapter of [`SearchIndex`]. Cheap to clone.
+/// The PostgreSQL adapter of [`SearchIndex`], on one generation of the
+/// tables. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct PostgresSearchIndex {
     pool: PgPool,
+    tables: Arc<Tables>,
 }
 
 impl PostgresSearchIndex {
     /// Uses `pool` (for instance the event store's) after running the
-    /// search migrations.
+    /// search migrations, on the generation in use.
     pub async fn new(pool: PgPool) -> Result<Self, ConnectError> {
         let mut migrator = sqlx::migrate!("./migrations/postgres");
         migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
         migrator.run(&pool).await?;
-        Ok(PostgresSearchIndex { pool })
+        let generation = generations::current(&pool)
+            .await
+            .map_err(ConnectError::Generation)?;
+        Ok(Self::at(pool, generation))
+    }
+
+    /// The index on `generation`'s tables (which must exist), same pool.
+    fn at(pool: PgPool, generation: u64) -> Self {
+        PostgresSearchIndex {
+            pool,
+            tables: Arc::new(Tables::of(generation)),
+        }
+    }
+
+    /// The generation of tables this index reads and writes.
+    pub fn generation(&self) -> u64 {
+        self.tables.generation
     }
 
     /// Connects to `url` with a pool of its own, then migrates.
@@ -119,27 +147,6 @@ impl Columns {
     }
 }
 
-const UPSERT: &str = "\
-INSERT INTO search_orders AS stored
-    (id, buyer_id, status, created_at, revision, search_vector, document)
-SELECT id, buyer_id, status, created_at, revision,
-       array_to_tsvector(string_to_array(keywords, ' ')), document::jsonb
-FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::int8[], $6::text[],
-            $7::text[])
-     AS incoming(id, buyer_id, status, created_at, revision, keywords, document)
-ON CONFLICT (id) DO UPDATE SET
-    buyer_id = EXCLUDED.buyer_id,
-    status = EXCLUDED.status,
-    created_at = EXCLUDED.created_at,
-    revision = EXCLUDED.revision,
-    search_vector = EXCLUDED.search_vector,
-    document = EXCLUDED.document
-WHERE stored.revision < EXCLUDED.revision";
-
-const SAVE_CHECKPOINT: &str = "\
-INSERT INTO search_checkpoints AS stored (projection, position) VALUES ($1, $2)
-ON CONFLICT (projection) DO UPDATE SET position = GREATEST(stored.position, EXCLUDED.position)";
-
 #[async_trait]
 impl SearchIndex for PostgresSearchIndex {
     #[tracing::instrument(skip_all, fields(documents = update.documents.len()), err)]
@@ -151,7 +158,7 @@ impl SearchIndex for PostgresSearchIndex {
         let mut transaction = self.pool.begin().await.map_err(unavailable)?;
         if !documents.is_empty() {
             let columns = Columns::of(documents);
-            sqlx::query(UPSERT)
+            sqlx::query(self.tables.upsert.clone())
                 .bind(columns.ids)
                 .bind(columns.buyer_ids)
                 .bind(columns.statuses)
@@ -164,7 +171,7 @@ impl SearchIndex for PostgresSearchIndex {
                 .map_err(unavailable)?;
         }
         if let Some(checkpoint) = update.checkpoint {
-            sqlx::query(SAVE_CHECKPOINT)
+            sqlx::query(self.tables.save_checkpoint.clone())
                 .bind(checkpoint.projection)
                 .bind(to_i64(checkpoint.position.value()))
                 .execute(&mut *transaction)
@@ -179,35 +186,33 @@ impl SearchIndex for PostgresSearchIndex {
             return Ok(Vec::new());
         }
         let ids: Vec<Uuid> = ids.iter().map(OrderId::as_uuid).collect();
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT document::text FROM search_orders WHERE id = ANY($1)")
-                .bind(ids)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(unavailable)?;
+        let rows: Vec<String> = sqlx::query_scalar(self.tables.get_many.clone())
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
         rows.iter()
             .map(|json| stored::decode(json.as_bytes()))
             .collect()
     }
 
     async fn search(&self, query: &SearchQuery) -> Result<SearchPage, SearchError> {
-        query::search(&self.pool, query).await
+        query::search(&self.pool, &self.tables.orders, query).await
     }
 
     async fn checkpoint(&self, projection: &str) -> Result<Position, SearchError> {
-        let position: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM search_checkpoints WHERE projection = $1")
-                .bind(projection)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(unavailable)?;
+        let position: Option<i64> = sqlx::query_scalar(self.tables.load_checkpoint.clone())
+            .bind(projection)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
         let position = position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0);
         Ok(Position::new(position))
     }
 
     #[tracing::instrument(skip_all, err)]
     async fn clear(&self) -> Result<(), SearchError> {
-        sqlx::query("TRUNCATE search_orders, search_checkpoints")
+        sqlx::query(self.tables.clear.clone())
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;

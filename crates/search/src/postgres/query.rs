@@ -14,8 +14,14 @@ use super::{from_unix_micros, unavailable};
 use crate::stored;
 use crate::text::TextQuery;
 
-pub(super) async fn search(pool: &PgPool, query: &SearchQuery) -> Result<SearchPage, SearchError> {
-    let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM search_orders WHERE true");
+/// Searches the table `orders` (a generation's, never input).
+pub(super) async fn search(
+    pool: &PgPool,
+    orders: &str,
+    query: &SearchQuery,
+) -> Result<SearchPage, SearchError> {
+    let mut count =
+        QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {orders} WHERE true"));
     push_filters(&mut count, query);
     let total: i64 = count
         .build_query_scalar()
@@ -24,7 +30,7 @@ pub(super) async fn search(pool: &PgPool, query: &SearchQuery) -> Result<SearchP
         .map_err(unavailable)?;
 
     let mut page =
-        QueryBuilder::<Postgres>::new("SELECT document::text FROM search_orders WHERE true");
+        QueryBuilder::<Postgres>::new(format!("SELECT document::text FROM {orders} WHERE true"));
     push_filters(&mut page, query);
     if let Some(cursor) = query.cursor() {
         push_before(&mut page, cursor);

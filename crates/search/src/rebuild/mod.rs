@@ -61,6 +61,11 @@ pub struct RebuildReport {
 #[error("search rebuild failed: {0}")]
 pub struct RebuildError(pub String);
 
+/// A rebuild error saying `error`.
+pub(crate) fn failed(error: impl std::fmt::Display) -> RebuildError {
+    RebuildError(error.to_string())
+}
+
 /// Fills `fresh` (empty) from the event store and swaps it into `live`.
 /// Returns the index it replaced.
 pub async fn rebuild_into(
@@ -70,20 +75,16 @@ pub async fn rebuild_into(
     fresh: Arc<dyn SearchIndex>,
 ) -> Result<(RebuildReport, Arc<dyn SearchIndex>), RebuildError> {
     let started = Instant::now();
-    let head = store
-        .head()
-        .await
-        .map_err(|error| RebuildError(error.to_string()))?;
+    let head = store.head().await.map_err(failed)?;
     catch_up(store.clone(), fresh.clone(), head).await?;
-    let _paused = gate.lock().await;
+    let paused = gate.lock().await;
     let pause_started = Instant::now();
     let live_at = live
         .current()
         .checkpoint(SEARCH_PROJECTION)
         .await
-        .map_err(|error| RebuildError(error.to_string()))?;
-    let position = catch_up(store, fresh.clone(), live_at).await?;
-    let replaced = live.replace(fresh);
+        .map_err(failed)?;
+    let (position, replaced) = swap_in(store, live, &paused, fresh, live_at).await?;
     Ok((
         RebuildReport {
             position,
@@ -94,6 +95,21 @@ pub async fn rebuild_into(
     ))
 }
 
+/// With the live projection paused (`_paused` is its [`BatchGate`]'s guard),
+/// catches `fresh` up to at least `live_at` — where the live projection
+/// is — and swaps it into `live`. Returns the position `fresh` reached and
+/// the index it replaced.
+pub async fn swap_in(
+    store: Arc<dyn EventStore>,
+    live: &SwappableIndex,
+    _paused: &tokio::sync::MutexGuard<'_, ()>,
+    fresh: Arc<dyn SearchIndex>,
+    live_at: Position,
+) -> Result<(Position, Arc<dyn SearchIndex>), RebuildError> {
+    let position = catch_up(store, fresh.clone(), live_at).await?;
+    Ok((position, live.replace(fresh)))
+}
+
 /// Runs the search projection on `index` from its own checkpoint until it
 /// has indexed at least `target`; returns the position reached.
 async fn catch_up(
@@ -101,41 +117,35 @@ async fn catch_up(
     index: Arc<dyn SearchIndex>,
     target: Position,
 ) -> Result<Position, RebuildError> {
-    let failed = |error: &dyn std::fmt::Display| RebuildError(error.to_string());
     let config = SubscriptionConfig {
         batch_size: SEARCH_BATCH_SIZE,
         ..SubscriptionConfig::new(SEARCH_PROJECTION)
     };
-    let (mut subscription, mut projection) = subscribe(store, index, config)
-        .await
-        .map_err(|error| failed(&error))?;
+    let (mut subscription, mut projection) =
+        subscribe(store, index, config).await.map_err(failed)?;
     while subscription.acknowledged() < target {
-        let batch = subscription
-            .next_batch()
-            .await
-            .map_err(|error| failed(&error))?;
+        let batch = subscription.next_batch().await.map_err(failed)?;
         let Some(last) = batch.last().map(|event| event.position) else {
             continue;
         };
         projection
             .handle(&batch)
             .await
-            .map_err(|error| failed(&error.0))?;
-        subscription
-            .acknowledge(last)
-            .await
-            .map_err(|error| failed(&error))?;
+            .map_err(|error| failed(error.0))?;
+        subscription.acknowledge(last).await.map_err(failed)?;
     }
     Ok(subscription.acknowledged())
 }
 
 /// Makes the fresh index a rebuild fills, and installs it for good once it
 /// has been swapped in (an embedded index records its new directory and
-/// deletes the old one).
+/// deletes the old one; a shared one points every instance at it).
 #[async_trait]
 pub trait FreshIndexes: Send + Sync + 'static {
     async fn create(&self) -> Result<Arc<dyn SearchIndex>, RebuildError>;
     async fn installed(&self, replaced: Arc<dyn SearchIndex>) -> Result<(), RebuildError>;
+    /// The rebuild failed before the swap: removes what `create` made.
+    async fn abandoned(&self);
 }
 
 /// Where the rebuild of a running service stands.
@@ -226,8 +236,14 @@ impl SearchRebuilds {
 
     async fn run(&self) -> Result<RebuildReport, RebuildError> {
         let fresh = self.fresh.create().await?;
-        let (report, replaced) =
-            rebuild_into(self.store.clone(), &self.live, &self.gate, fresh).await?;
+        let rebuilt = rebuild_into(self.store.clone(), &self.live, &self.gate, fresh).await;
+        let (report, replaced) = match rebuilt {
+            Ok(rebuilt) => rebuilt,
+            Err(error) => {
+                self.fresh.abandoned().await;
+                return Err(error);
+            }
+        };
         self.fresh.installed(replaced).await?;
         Ok(report)
     }

@@ -19,6 +19,7 @@
 //! Tantivy's calls block, so every method runs on the blocking thread pool.
 
 mod collector;
+pub mod generations;
 mod query;
 mod schema;
 mod writer;

@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use orderflow_app::ports::SearchIndex;
-use orderflow_search::{PostgresSearchIndex, TantivySearchIndex};
+use orderflow_search::rebuild::FreshIndexes;
+use orderflow_search::tantivy_index::generations::directory_in_use;
+use orderflow_search::{
+    PostgresGenerations, PostgresSearchIndex, TantivyGenerations, TantivySearchIndex,
+};
 use orderflow_store::SqliteEventStore;
 use orderflow_testkit::TestDatabase;
 
@@ -14,6 +18,10 @@ pub trait Backend: Send + Sync {
     /// Opens the index on this backend's storage. Tantivy allows one open
     /// instance per directory: drop the previous one before reopening.
     async fn open(&self) -> Arc<dyn SearchIndex>;
+
+    /// Opens the index in use, and the adapter's own maker of fresh indexes
+    /// for rebuilding it.
+    async fn open_rebuildable(&self) -> (Arc<dyn SearchIndex>, Arc<dyn FreshIndexes>);
 }
 
 pub struct TantivyBackend {
@@ -23,20 +31,32 @@ pub struct TantivyBackend {
 impl TantivyBackend {
     pub async fn new() -> Self {
         TantivyBackend {
-            scratch: orderflow_testkit::ScratchPath::new("search"),
+            scratch: orderflow_testkit::ScratchPath::new("data"),
         }
+    }
+
+    /// The index directory in use in this backend's data dir, opened.
+    async fn open_in_use(&self) -> (TantivySearchIndex, std::path::PathBuf) {
+        let directory = directory_in_use(self.scratch.path());
+        let path = directory.clone();
+        let index = tokio::task::spawn_blocking(move || TantivySearchIndex::open(&path))
+            .await
+            .unwrap()
+            .unwrap();
+        (index, directory)
     }
 }
 
 #[async_trait]
 impl Backend for TantivyBackend {
     async fn open(&self) -> Arc<dyn SearchIndex> {
-        let path = self.scratch.path().to_owned();
-        let index = tokio::task::spawn_blocking(move || TantivySearchIndex::open(&path))
-            .await
-            .unwrap()
-            .unwrap();
-        Arc::new(index)
+        Arc::new(self.open_in_use().await.0)
+    }
+
+    async fn open_rebuildable(&self) -> (Arc<dyn SearchIndex>, Arc<dyn FreshIndexes>) {
+        let (index, directory) = self.open_in_use().await;
+        let generations = TantivyGenerations::new(self.scratch.path(), directory);
+        (Arc::new(index), Arc::new(generations))
     }
 }
 
@@ -51,16 +71,30 @@ impl PostgresBackend {
             database: TestDatabase::create().await,
         }
     }
+
+    pub fn url(&self) -> &str {
+        self.database.url()
+    }
+
+    /// The index on the generation in use, as an instance opens it.
+    pub async fn connect(&self) -> PostgresSearchIndex {
+        PostgresSearchIndex::connect(self.database.url(), 4)
+            .await
+            .unwrap()
+    }
 }
 
 #[async_trait]
 impl Backend for PostgresBackend {
     async fn open(&self) -> Arc<dyn SearchIndex> {
-        Arc::new(
-            PostgresSearchIndex::connect(self.database.url(), 4)
-                .await
-                .unwrap(),
-        )
+        Arc::new(self.connect().await)
+    }
+
+    /// Replaced generations are dropped at once (no other instance reads them).
+    async fn open_rebuildable(&self) -> (Arc<dyn SearchIndex>, Arc<dyn FreshIndexes>) {
+        let index = self.connect().await;
+        let generations = PostgresGenerations::new(&index, std::time::Duration::ZERO);
+        (Arc::new(index), Arc::new(generations))
     }
 }
 

@@ -8,7 +8,9 @@
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
 mod backends;
+mod postgres_generations;
 mod projection;
+mod rebuild;
 mod suite;
 
 macro_rules! conformance_suite {
@@ -58,4 +60,6 @@ every_adapter!(
     projection::an_order_the_index_lost_is_healed_from_its_stream,
     projection::events_of_other_streams_are_skipped_and_still_move_the_checkpoint,
     projection::a_new_subscription_resumes_from_the_indexs_checkpoint,
+    rebuild::a_rebuild_swaps_in_an_equal_index_that_keeps_following_and_a_reopen_finds,
+    rebuild::rebuilding_twice_in_a_row_gives_the_same_index,
 );

@@ -52,7 +52,7 @@ async fn add_subscriber(store: &dyn EventStore, n: u64, revision: u64, subscribe
     append(store, n, ExpectedRevision::Exact(revision), &[event]).await;
 }
 
-fn config(name: &str) -> SubscriptionConfig {
+pub fn config(name: &str) -> SubscriptionConfig {
     SubscriptionConfig {
         batch_size: 7,
         poll_interval: Duration::from_millis(50),
@@ -61,13 +61,13 @@ fn config(name: &str) -> SubscriptionConfig {
 }
 
 /// A subscription running in the background until stopped.
-struct Running {
+pub struct Running {
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
-    fn start<H: EventHandler + 'static>(subscription: Subscription, handler: H) -> Self {
+    pub fn start<H: EventHandler + 'static>(subscription: Subscription, handler: H) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_subscription(subscription, handler, async {
             let _ = stopped.await;
@@ -75,14 +75,14 @@ impl Running {
         Running { stop, task }
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         let _ = self.stop.send(());
         self.task.await.unwrap();
     }
 }
 
 /// Waits until the index's checkpoint for `projection` reaches the head.
-async fn caught_up(store: &dyn EventStore, index: &dyn SearchIndex, projection: &str) {
+pub async fn caught_up(store: &dyn EventStore, index: &dyn SearchIndex, projection: &str) {
     let head = store.head().await.unwrap();
     for _ in 0..500 {
         if index.checkpoint(projection).await.unwrap() >= head {
@@ -93,7 +93,7 @@ async fn caught_up(store: &dyn EventStore, index: &dyn SearchIndex, projection: 
     panic!("the projection did not reach position {head}");
 }
 
-async fn project_to_head(store: Arc<dyn EventStore>, index: Arc<dyn SearchIndex>) {
+pub async fn project_to_head(store: Arc<dyn EventStore>, index: Arc<dyn SearchIndex>) {
     let (subscription, projection) =
         subscribe(store.clone(), index.clone(), config(SEARCH_PROJECTION))
             .await
