@@ -224,6 +224,20 @@ async fn coffee_total(base: &str, token: &str, min_position: u64) -> u64 {
     page["total"].as_u64().unwrap()
 }
 
+/// `orderflow projections rebuild search --url <base> <args>`, which must
+/// report the index rebuilt.
+async fn rebuild_search(base: &str, args: &[&str]) {
+    let rebuild = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["projections", "rebuild", "search", "--url", base])
+        .args(args)
+        .env_remove("ORDERFLOW_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    assert!(rebuild.status.success(), "{rebuild:?}");
+    assert!(String::from_utf8_lossy(&rebuild.stdout).contains("rebuilt"));
+}
+
 #[tokio::test]
 async fn projections_rebuild_search_swaps_in_a_fresh_index_that_keeps_following() {
     let data_dir = tempfile::tempdir().unwrap();
@@ -244,22 +258,7 @@ async fn projections_rebuild_search_swaps_in_a_fresh_index_that_keeps_following(
         .unwrap();
     assert_eq!(refused.status(), 403);
 
-    let rebuild = Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args([
-            "projections",
-            "rebuild",
-            "search",
-            "--url",
-            &base,
-            "--data-dir",
-        ])
-        .arg(data_dir.path())
-        .env_remove("ORDERFLOW_TOKEN")
-        .output()
-        .await
-        .unwrap();
-    assert!(rebuild.status.success(), "{rebuild:?}");
-    assert!(String::from_utf8_lossy(&rebuild.stdout).contains("rebuilt"));
+    rebuild_search(&base, &["--data-dir", data_dir.path().to_str().unwrap()]).await;
 
     // The fresh index is in use, the old directory is gone, nothing is lost,
     // and the live projection follows on the fresh index.
@@ -298,20 +297,7 @@ async fn projections_rebuild_search_on_postgresql_moves_every_orders_instance_to
     }
     assert_eq!(coffee_total(&second.url(""), &alice, last).await, 20);
 
-    let rebuild = Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args([
-            "projections",
-            "rebuild",
-            "search",
-            "--url",
-            &first.url(""),
-            "--token",
-            &admin,
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(rebuild.status.success(), "{rebuild:?}");
+    rebuild_search(&first.url(""), &["--token", &admin]).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     // Both instances answer from the rebuilt tables, and both projections

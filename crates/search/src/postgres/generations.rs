@@ -32,7 +32,9 @@ use tokio::sync::watch;
 
 use super::PostgresSearchIndex;
 use super::tables::Tables;
-use crate::rebuild::{BatchGate, FreshIndexes, RebuildError, SwappableIndex, failed, swap_in};
+use crate::rebuild::{
+    BatchGate, Building, FreshIndexes, RebuildError, SwappableIndex, failed, swap_in,
+};
 
 /// The channel an install notifies, with the new generation as payload.
 const CHANNEL: &str = "orderflow_search_generation";
@@ -76,7 +78,7 @@ async fn existing(pool: &PgPool) -> Result<Vec<u64>, sqlx::Error> {
 pub struct PostgresGenerations {
     pool: PgPool,
     in_use: Mutex<u64>,
-    building: Mutex<Option<u64>>,
+    building: Building<u64>,
     grace: Duration,
 }
 
@@ -87,7 +89,7 @@ impl PostgresGenerations {
         PostgresGenerations {
             pool: index.pool.clone(),
             in_use: Mutex::new(index.generation()),
-            building: Mutex::new(None),
+            building: Building::default(),
             grace,
         }
     }
@@ -243,7 +245,7 @@ impl FreshIndexes for PostgresGenerations {
                 .await
                 .map_err(failed)?;
         }
-        *self.building.lock().unwrap_or_else(PoisonError::into_inner) = Some(generation);
+        self.building.started(generation);
         Ok(Arc::new(PostgresSearchIndex::at(
             self.pool.clone(),
             generation,
@@ -253,9 +255,7 @@ impl FreshIndexes for PostgresGenerations {
     async fn installed(&self, _replaced: Arc<dyn SearchIndex>) -> Result<(), RebuildError> {
         let built = self
             .building
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+            .finished()
             .ok_or_else(|| RebuildError("no generation was being built".into()))?;
         let replaced = self.install(built).await?;
         *self.in_use.lock().unwrap_or_else(PoisonError::into_inner) = built;
@@ -264,12 +264,7 @@ impl FreshIndexes for PostgresGenerations {
     }
 
     async fn abandoned(&self) {
-        let building = self
-            .building
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(generation) = building
+        if let Some(generation) = self.building.finished()
             && let Err(error) = remove(&self.pool, generation).await
         {
             tracing::warn!(generation, %error, "cannot drop an abandoned search generation");

@@ -52,9 +52,9 @@ pub const SEARCH_BATCH_SIZE: usize = 10_000;
 /// into fewer, larger commits (each tantivy commit writes and fsyncs a
 /// segment that is merged later, competing for the disk with the event
 /// store's commits); an event after a quiet spell is indexed at once. Adds at
-/// most this much to create → searchable. 150 ms: see docs/BENCHMARKS.md
+/// most this much to create → searchable. 100 ms: see docs/BENCHMARKS.md
 /// (push latency versus create → searchable).
-pub const SEARCH_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(150);
+pub const SEARCH_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How the search projection's subscription should read: named
 /// [`SEARCH_PROJECTION`], batches of up to [`SEARCH_BATCH_SIZE`] events.

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use orderflow_app::ports::SearchIndex;
 
 use super::TantivySearchIndex;
-use crate::rebuild::{FreshIndexes, RebuildError, failed};
+use crate::rebuild::{Building, FreshIndexes, RebuildError, failed};
 
 /// The file naming the index directory in use.
 const CURRENT_FILE: &str = "search.current";
@@ -38,7 +38,7 @@ pub struct TantivyGenerations {
     data_dir: PathBuf,
     /// The directory in use, and the one being built.
     in_use: Mutex<PathBuf>,
-    building: Mutex<Option<PathBuf>>,
+    building: Building<PathBuf>,
 }
 
 impl TantivyGenerations {
@@ -47,7 +47,7 @@ impl TantivyGenerations {
         TantivyGenerations {
             data_dir: data_dir.to_owned(),
             in_use: Mutex::new(in_use),
-            building: Mutex::new(None),
+            building: Building::default(),
         }
     }
 }
@@ -58,7 +58,7 @@ impl FreshIndexes for TantivyGenerations {
         let name = format!("search-{}", uuid::Uuid::now_v7().simple());
         let directory = self.data_dir.join(name);
         std::fs::create_dir_all(&directory).map_err(failed)?;
-        *self.building.lock().unwrap_or_else(PoisonError::into_inner) = Some(directory.clone());
+        self.building.started(directory.clone());
         let index = tokio::task::spawn_blocking(move || TantivySearchIndex::open(&directory))
             .await
             .map_err(failed)?
@@ -67,12 +67,7 @@ impl FreshIndexes for TantivyGenerations {
     }
 
     async fn installed(&self, replaced: Arc<dyn SearchIndex>) -> Result<(), RebuildError> {
-        let Some(built) = self
-            .building
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        else {
+        let Some(built) = self.building.finished() else {
             return Err(RebuildError("no index was being built".into()));
         };
         let name = built
@@ -97,12 +92,7 @@ impl FreshIndexes for TantivyGenerations {
     }
 
     async fn abandoned(&self) {
-        let building = self
-            .building
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(directory) = building
+        if let Some(directory) = self.building.finished()
             && let Err(error) = std::fs::remove_dir_all(&directory)
         {
             tracing::warn!(directory = %directory.display(), %error, "cannot delete an abandoned search index");

@@ -16,9 +16,13 @@
 //! * **Failure leaves no half batch.** A failed update is rolled back (the
 //!   writer is recreated if even that fails), and the error is returned.
 //!
+//! * **Flushed once per commit.** The directory gathers tantivy's flushes to
+//!   disk at the commit (see `directory`), with the same durability.
+//!
 //! Tantivy's calls block, so every method runs on the blocking thread pool.
 
 mod collector;
+mod directory;
 pub mod generations;
 mod query;
 mod schema;
@@ -36,12 +40,12 @@ use orderflow_app::ports::{
 };
 use orderflow_domain::OrderId;
 use tantivy::collector::DocSetCollector;
-use tantivy::directory::MmapDirectory;
 use tantivy::query::TermSetQuery;
 use tantivy::schema::Value;
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument};
 
 use crate::stored;
+use directory::CommitSyncedDirectory;
 use schema::Fields;
 use writer::Writer;
 
@@ -92,9 +96,9 @@ impl TantivySearchIndex {
             path: directory.display().to_string(),
             source,
         })?;
-        let mmap = MmapDirectory::open(directory).map_err(tantivy::TantivyError::from)?;
+        let files = CommitSyncedDirectory::open(directory).map_err(tantivy::TantivyError::from)?;
         let (schema, fields) = schema::schema();
-        Self::with_index(Index::open_or_create(mmap, schema)?, fields)
+        Self::with_index(Index::open_or_create(files, schema)?, fields)
     }
 
     /// The position of `projection` as last committed to the index in
