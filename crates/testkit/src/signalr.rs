@@ -1,12 +1,19 @@
-//! The official `@microsoft/signalr` npm client, driven from Rust tests.
+//! SignalR clients nobody here wrote, driven from Rust tests: the official
+//! `@microsoft/signalr` npm client and `pysignalr` from PyPI.
 //!
-//! `signalr-client/` beside this crate is a Node project pinning the client
-//! in `package.json` and a committed `package-lock.json`, with `client.mjs`,
-//! which connects to a hub, answers `PushUpdate` and prints one JSON event a
-//! line (`connected`, `push`, `reconnecting`, `reconnected`, `closed`,
-//! `start-failed`, `stopped`). `scripts/test` runs `npm ci` there; a test run
-//! without it does the same on first use. Node and npm must be installed:
-//! these tests fail, never skip, without them.
+//! * `signalr-client/` beside this crate is a Node project pinning the
+//!   official client in `package.json` and a committed `package-lock.json`,
+//!   with `client.mjs`. `scripts/test` runs `npm ci` there.
+//! * `signalr-python/` pins `pysignalr` and everything it needs in
+//!   `requirements.txt`, with `client.py`. `scripts/test` installs them into
+//!   `signalr-python/.venv`.
+//!
+//! Both programs connect to a hub, answer `PushUpdate` and print one JSON
+//! event a line (`connected`, `push`, `reconnecting`, `reconnected`,
+//! `closed`, `start-failed`, `stopped`); [`SignalrClient`] reads them. A test
+//! run without the installs does them on first use. Node with npm, and
+//! Python 3 with venv, must be installed: these tests fail, never skip,
+//! without them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -18,12 +25,61 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-/// How long the Node client may take for one step (its start includes Node's own startup).
-pub const NODE_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a client may take for one step (its start includes its runtime's own startup).
+pub const CLIENT_PATIENCE: Duration = Duration::from_secs(30);
 
 /// The Node project with the pinned client and `client.mjs`.
 pub fn client_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("signalr-client")
+}
+
+/// The Python project with the pinned `pysignalr` and `client.py`.
+pub fn python_client_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("signalr-python")
+}
+
+/// Runs `program args` in `dir`, failing the test with its output unless it succeeds.
+async fn install_step(dir: &Path, program: &str, args: &[&str]) {
+    eprintln!(
+        "interop: running `{program} {}` in {}",
+        args.join(" "),
+        dir.display()
+    );
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .await
+        .unwrap_or_else(|error| panic!("interop: cannot run {program}: {error}"));
+    assert!(
+        output.status.success(),
+        "interop: `{program} {}` failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Installs the pinned `pysignalr` into `signalr-python/.venv` unless it is there.
+pub async fn ensure_python_venv() {
+    static INSTALLED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    INSTALLED
+        .get_or_init(|| async {
+            let dir = python_client_dir();
+            if dir.join(".venv/bin/python").is_file() && dir.join(".venv/installed").is_file() {
+                return;
+            }
+            install_step(&dir, "python3", &["-m", "venv", ".venv"]).await;
+            install_step(
+                &dir,
+                ".venv/bin/pip",
+                &["install", "--quiet", "-r", "requirements.txt"],
+            )
+            .await;
+            std::fs::write(dir.join(".venv/installed"), b"").unwrap();
+        })
+        .await;
 }
 
 /// Installs the pinned client with `npm ci` unless `node_modules` already has it.
@@ -38,29 +94,16 @@ pub async fn ensure_node_modules() {
             {
                 return;
             }
-            eprintln!("interop: running `npm ci` in {}", dir.display());
-            let output = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&dir)
-                .output()
-                .await
-                .unwrap_or_else(|error| {
-                    panic!("interop: cannot run npm (is Node.js with npm installed?): {error}")
-                });
-            assert!(
-                output.status.success(),
-                "interop: `npm ci` failed with {}\n--- stdout\n{}\n--- stderr\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
+            install_step(&dir, "npm", &["ci", "--no-audit", "--no-fund"]).await;
         })
         .await;
 }
 
-/// A running `node client.mjs`, its events read line by line.
+/// A running `node client.mjs` or `python client.py`, its events read line by line.
 #[derive(Debug)]
-pub struct NodeClient {
+pub struct SignalrClient {
+    /// Which client, for failure messages.
+    name: &'static str,
     child: Child,
     stdin: ChildStdin,
     events: Lines<BufReader<ChildStdout>>,
@@ -70,23 +113,35 @@ pub struct NodeClient {
     log: Arc<Mutex<String>>,
 }
 
-impl NodeClient {
+impl SignalrClient {
     /// Starts `node client.mjs <hub_url> <token> <mode>` (mode: `result`,
-    /// `no-result` or `skip-negotiation`).
-    pub async fn spawn(hub_url: &str, token: &str, mode: &str) -> Self {
+    /// `no-result` or `skip-negotiation`): the official client.
+    pub async fn node(hub_url: &str, token: &str, mode: &str) -> Self {
         ensure_node_modules().await;
-        let mut child = Command::new("node")
-            .arg("client.mjs")
-            .args([hub_url, token, mode])
-            .current_dir(client_dir())
+        let mut command = Command::new("node");
+        command.arg("client.mjs").current_dir(client_dir());
+        Self::spawn("node", command, [hub_url, token, mode]).await
+    }
+
+    /// Starts `python client.py <hub_url> <token> <mode>` (mode: `result` or
+    /// `no-result`): pysignalr, which negotiates version 0.
+    pub async fn python(hub_url: &str, token: &str, mode: &str) -> Self {
+        ensure_python_venv().await;
+        let dir = python_client_dir();
+        let mut command = Command::new(dir.join(".venv/bin/python"));
+        command.arg("client.py").current_dir(dir);
+        Self::spawn("python", command, [hub_url, token, mode]).await
+    }
+
+    async fn spawn(name: &'static str, mut command: Command, args: [&str; 3]) -> Self {
+        let mut child = command
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|error| {
-                panic!("interop: cannot start node (is Node.js installed?): {error}")
-            });
+            .unwrap_or_else(|error| panic!("interop: cannot start the {name} client: {error}"));
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut stderr = child.stderr.take().expect("piped stderr");
@@ -105,6 +160,7 @@ impl NodeClient {
             }
         });
         Self {
+            name,
             child,
             stdin,
             events: BufReader::new(stdout).lines(),
@@ -116,7 +172,8 @@ impl NodeClient {
     /// The events so far and the client's log, for failure messages.
     pub fn diagnostics(&self) -> String {
         format!(
-            "--- node client events\n{}\n--- node client log (stderr)\n{}",
+            "--- {0} client events\n{1}\n--- {0} client log (stderr)\n{2}",
+            self.name,
             self.transcript.join("\n"),
             self.log.lock().unwrap()
         )
@@ -124,19 +181,21 @@ impl NodeClient {
 
     /// Reads events until one named `name` arrives; fails with the transcript otherwise.
     pub async fn expect_event(&mut self, name: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + NODE_PATIENCE;
+        let deadline = tokio::time::Instant::now() + CLIENT_PATIENCE;
         loop {
             let line = match tokio::time::timeout_at(deadline, self.events.next_line()).await {
                 Err(_elapsed) => panic!(
-                    "interop: no {name:?} event within {NODE_PATIENCE:?}\n{}",
+                    "interop: no {name:?} event within {CLIENT_PATIENCE:?}\n{}",
                     self.diagnostics()
                 ),
                 Ok(Err(error)) => panic!(
-                    "interop: reading the node client failed: {error}\n{}",
+                    "interop: reading the {} client failed: {error}\n{}",
+                    self.name,
                     self.diagnostics()
                 ),
                 Ok(Ok(None)) => panic!(
-                    "interop: the node client exited before a {name:?} event\n{}",
+                    "interop: the {} client exited before a {name:?} event\n{}",
+                    self.name,
                     self.diagnostics()
                 ),
                 Ok(Ok(Some(line))) => line,
@@ -144,7 +203,8 @@ impl NodeClient {
             self.transcript.push(line.clone());
             let event: Value = serde_json::from_str(&line).unwrap_or_else(|error| {
                 panic!(
-                    "interop: the node client printed a line that is not JSON ({error})\n{}",
+                    "interop: the {} client printed a line that is not JSON ({error})\n{}",
+                    self.name,
                     self.diagnostics()
                 )
             });
@@ -176,18 +236,18 @@ impl NodeClient {
         self.stdin.write_all(b"stop\n").await.unwrap();
         self.stdin.flush().await.unwrap();
         self.expect_event("stopped").await;
-        let status = tokio::time::timeout(NODE_PATIENCE, self.child.wait())
+        let status = tokio::time::timeout(CLIENT_PATIENCE, self.child.wait())
             .await
-            .expect("node exits after stopping")
+            .expect("the client exits after stopping")
             .unwrap();
         assert!(status.success(), "{status}\n{}", self.diagnostics());
     }
 
     /// Waits for the process to exit and returns its code.
     pub async fn exit_code(mut self) -> Option<i32> {
-        let status = tokio::time::timeout(NODE_PATIENCE, self.child.wait())
+        let status = tokio::time::timeout(CLIENT_PATIENCE, self.child.wait())
             .await
-            .unwrap_or_else(|_| panic!("node did not exit\n{}", self.diagnostics()))
+            .unwrap_or_else(|_| panic!("the client did not exit\n{}", self.diagnostics()))
             .unwrap();
         status.code()
     }

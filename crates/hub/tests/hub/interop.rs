@@ -1,18 +1,24 @@
-//! Interop with a client nobody here wrote: the official `@microsoft/signalr` npm package,
-//! pinned and driven by `orderflow_testkit::signalr`.
+//! Interop with clients nobody here wrote: the official `@microsoft/signalr` npm package
+//! (negotiate version 1, connection token) and `pysignalr` from PyPI (negotiate version 0,
+//! connection id, the token in the `Authorization` header), pinned and driven by
+//! `orderflow_testkit::signalr`.
 //!
-//! Node and npm must be installed: these tests fail (never skip) without them. The first test
-//! that needs the package runs `npm ci` when `node_modules` is missing.
+//! Node with npm, and Python 3 with venv, must be installed: these tests fail (never skip)
+//! without them. The first test that needs a client installs it when it is missing.
 
 use std::time::Duration;
 
-use orderflow_testkit::signalr::NodeClient;
+use orderflow_testkit::signalr::SignalrClient;
 use serde_json::Value;
 
 use crate::support::{TestHub, order_confirmed, user_id};
 
 /// Pushes to alice and asserts her one connection acknowledged; returns the client's result.
-async fn push_to_alice(running: &TestHub, node: &mut NodeClient, order_id: &str) -> Option<Value> {
+async fn push_to_alice(
+    running: &TestHub,
+    node: &mut SignalrClient,
+    order_id: &str,
+) -> Option<Value> {
     let update = order_confirmed(order_id);
     let hub = running.hub.clone();
     let pushed = update.clone();
@@ -36,7 +42,7 @@ async fn push_to_alice(running: &TestHub, node: &mut NodeClient, order_id: &str)
 #[tokio::test]
 async fn the_official_client_receives_a_push_and_its_result_reaches_the_hub() {
     let running = TestHub::start().await;
-    let mut node = NodeClient::spawn(&running.hub_url(), &running.token("alice"), "result").await;
+    let mut node = SignalrClient::node(&running.hub_url(), &running.token("alice"), "result").await;
     node.expect_event("connected").await;
     let result = push_to_alice(&running, &mut node, "interop-1").await;
     assert_eq!(
@@ -50,7 +56,7 @@ async fn the_official_client_receives_a_push_and_its_result_reaches_the_hub() {
 async fn a_handler_of_the_official_client_that_returns_nothing_still_acknowledges() {
     let running = TestHub::start().await;
     let mut node =
-        NodeClient::spawn(&running.hub_url(), &running.token("alice"), "no-result").await;
+        SignalrClient::node(&running.hub_url(), &running.token("alice"), "no-result").await;
     node.expect_event("connected").await;
     let result = push_to_alice(&running, &mut node, "interop-2").await;
     assert_eq!(result, None);
@@ -60,7 +66,7 @@ async fn a_handler_of_the_official_client_that_returns_nothing_still_acknowledge
 #[tokio::test]
 async fn the_official_client_may_skip_negotiation_and_connect_the_websocket_directly() {
     let running = TestHub::start().await;
-    let mut node = NodeClient::spawn(
+    let mut node = SignalrClient::node(
         &running.hub_url(),
         &running.token("alice"),
         "skip-negotiation",
@@ -75,7 +81,7 @@ async fn the_official_client_may_skip_negotiation_and_connect_the_websocket_dire
 #[tokio::test]
 async fn the_official_client_is_refused_without_a_token() {
     let running = TestHub::start().await;
-    let mut node = NodeClient::spawn(&running.hub_url(), "", "result").await;
+    let mut node = SignalrClient::node(&running.hub_url(), "", "result").await;
     let failed = node.expect_event("start-failed").await;
     let message = failed["message"].as_str().unwrap_or_default().to_owned();
     assert!(
@@ -90,7 +96,7 @@ async fn the_official_client_is_refused_without_a_token() {
 #[tokio::test]
 async fn the_official_client_reconnects_after_the_hub_restarts_and_gets_later_pushes() {
     let mut running = TestHub::start().await;
-    let mut node = NodeClient::spawn(&running.hub_url(), &running.token("alice"), "result").await;
+    let mut node = SignalrClient::node(&running.hub_url(), &running.token("alice"), "result").await;
     node.expect_event("connected").await;
     push_to_alice(&running, &mut node, "before-restart").await;
 
@@ -101,4 +107,73 @@ async fn the_official_client_reconnects_after_the_hub_restarts_and_gets_later_pu
     let result = push_to_alice(&running, &mut node, "after-restart").await;
     assert_eq!(result.unwrap()["received"], "msg-after-restart");
     node.stop().await;
+}
+
+#[tokio::test]
+async fn pysignalr_negotiates_version_zero_receives_a_push_and_its_result_reaches_the_hub() {
+    let running = TestHub::start().await;
+    let mut python =
+        SignalrClient::python(&running.hub_url(), &running.token("alice"), "result").await;
+    python.expect_event("connected").await;
+    let result = push_to_alice(&running, &mut python, "interop-py-1").await;
+    assert_eq!(
+        result,
+        Some(serde_json::json!({"received": "msg-interop-py-1", "by": "python"}))
+    );
+    python.stop().await;
+}
+
+#[tokio::test]
+async fn a_pysignalr_handler_that_returns_nothing_still_acknowledges() {
+    let running = TestHub::start().await;
+    let mut python =
+        SignalrClient::python(&running.hub_url(), &running.token("alice"), "no-result").await;
+    python.expect_event("connected").await;
+    let result = push_to_alice(&running, &mut python, "interop-py-2").await;
+    assert_eq!(result, None);
+    python.stop().await;
+}
+
+#[tokio::test]
+async fn pysignalr_is_refused_without_a_token() {
+    let running = TestHub::start().await;
+    let mut python = SignalrClient::python(&running.hub_url(), "", "result").await;
+    let failed = python.expect_event("start-failed").await;
+    let message = failed["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains("401"),
+        "the start fails with 401: {message}\n{}",
+        python.diagnostics()
+    );
+    assert_eq!(python.exit_code().await, Some(2));
+    assert_eq!(running.hub.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn the_official_client_and_pysignalr_tabs_of_one_user_both_get_a_push() {
+    let running = TestHub::start().await;
+    let token = running.token("alice");
+    let mut node = SignalrClient::node(&running.hub_url(), &token, "result").await;
+    let mut python = SignalrClient::python(&running.hub_url(), &token, "result").await;
+    node.expect_event("connected").await;
+    python.expect_event("connected").await;
+    assert_eq!(running.hub.connections_of(&user_id("alice")), 2);
+
+    let update = order_confirmed("two-tabs");
+    let report = running
+        .hub
+        .push(&[user_id("alice")], update.clone(), Duration::from_secs(5))
+        .await;
+    assert_eq!(node.expect_event("push").await["update"], update);
+    assert_eq!(python.expect_event("push").await["update"], update);
+    assert_eq!(report.delivered.len(), 2, "{report:?}");
+    assert!(report.every_connection_acknowledged(), "{report:?}");
+    let clients: std::collections::BTreeSet<String> = report
+        .delivered
+        .iter()
+        .map(|delivery| delivery.result.clone().unwrap()["by"].to_string())
+        .collect();
+    assert_eq!(clients.len(), 2, "one result from each client: {report:?}");
+    node.stop().await;
+    python.stop().await;
 }

@@ -9,14 +9,14 @@
 
 use std::time::Duration;
 
-use orderflow_testkit::signalr::NodeClient;
+use orderflow_testkit::signalr::SignalrClient;
 
 use crate::support::{
     ServerMode, confirm_order, orderflow_up, password_token, place_order, search_ids,
 };
 
 /// Reads the next push of `client` and checks its type and order.
-async fn expect_push(client: &mut NodeClient, kind: &str, order_id: &str) {
+async fn expect_push(client: &mut SignalrClient, kind: &str, order_id: &str) {
     let push = client.expect_event("push").await;
     let update = &push["update"];
     assert_eq!(update["type"], kind, "{}", client.diagnostics());
@@ -28,9 +28,9 @@ async fn seed_000(identity_base: &str, orders_base: &str, hub_url: &str) {
     let alice = password_token(identity_base, "alice").await;
     let bob = password_token(identity_base, "bob").await;
     let admin = password_token(identity_base, "admin").await;
-    let mut first_tab = NodeClient::spawn(hub_url, &alice, "result").await;
-    let mut second_tab = NodeClient::spawn(hub_url, &alice, "no-result").await;
-    let mut bobs_tab = NodeClient::spawn(hub_url, &bob, "result").await;
+    let mut first_tab = SignalrClient::node(hub_url, &alice, "result").await;
+    let mut second_tab = SignalrClient::node(hub_url, &alice, "no-result").await;
+    let mut bobs_tab = SignalrClient::node(hub_url, &bob, "result").await;
     for client in [&mut first_tab, &mut second_tab, &mut bobs_tab] {
         client.expect_event("connected").await;
     }

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use orderflow_testkit::signalr::NodeClient;
+use orderflow_testkit::signalr::SignalrClient;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -71,7 +71,7 @@ async fn seed_002(identity_base: &str, gateway: &str, hub_url: &str) {
     let alice = password_token(identity_base, "alice").await;
     let bob = password_token(identity_base, "bob").await;
     let admin = password_token(identity_base, "admin").await;
-    let mut alices_tab = NodeClient::spawn(hub_url, &alice, "result").await;
+    let mut alices_tab = SignalrClient::node(hub_url, &alice, "result").await;
     alices_tab.expect_event("connected").await;
 
     // 201 with the response and its Location.
