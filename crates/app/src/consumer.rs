@@ -9,7 +9,9 @@
 //! within the de-duplication window is acknowledged without calling the
 //! handler again (best effort; handlers stay idempotent) — except a request,
 //! which is always handled, since someone waits for its answer. On shutdown no new
-//! delivery is taken and the ones in flight are finished.
+//! delivery is taken and the ones in flight are finished. Every settled delivery is
+//! counted in `orderflow_bus_deliveries_total{queue, outcome}` (`handled`, `duplicate`,
+//! `requeued`, `dead_lettered`).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -109,6 +111,14 @@ async fn settle<H: MessageHandler>(
     } else {
         handler.handle(&delivery).await
     };
+    let outcome = match (&verdict, duplicate) {
+        (Handled::Done, true) => "duplicate",
+        (Handled::Done, false) => "handled",
+        (Handled::Retry(_), _) => "requeued",
+        (Handled::Poison(_), _) => "dead_lettered",
+    };
+    metrics::counter!("orderflow_bus_deliveries_total", "queue" => queue.to_owned(), "outcome" => outcome)
+        .increment(1);
     let settled = match verdict {
         Handled::Done => {
             if let Ok(mut seen) = seen.lock() {

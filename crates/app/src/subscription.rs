@@ -12,6 +12,11 @@
 //! * **Live without busy waiting.** When caught up, it sleeps until the store's
 //!   head notification fires (LISTEN/NOTIFY on PostgreSQL, an in-process signal
 //!   on SQLite), or until the slow poll interval passes, whichever comes first.
+//! * **Observable.** [`run_subscription`] records, per subscription, the last
+//!   handled position (`orderflow_subscription_position`), the events handled
+//!   (`orderflow_subscription_events_total`), each batch's handling time
+//!   (`orderflow_subscription_batch_seconds`) and failed steps
+//!   (`orderflow_subscription_failures_total`) through the `metrics` facade.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -215,6 +220,13 @@ pub async fn run_subscription<H: EventHandler>(
                 return Ok(None);
             };
             handler.handle(&batch).await.map_err(|e| e.0)?;
+            let name = subscription.name().to_owned();
+            metrics::histogram!("orderflow_subscription_batch_seconds", "subscription" => name.clone())
+                .record(started.elapsed().as_secs_f64());
+            metrics::counter!("orderflow_subscription_events_total", "subscription" => name.clone())
+                .increment(batch.len() as u64);
+            metrics::gauge!("orderflow_subscription_position", "subscription" => name)
+                .set(last.value() as f64);
             Ok::<_, String>(Some(last))
         };
         let result = tokio::select! {
@@ -248,6 +260,8 @@ pub async fn run_subscription<H: EventHandler>(
             }
             Err(reason) => {
                 tracing::warn!(subscription = subscription.name(), %reason, ?backoff, "subscription step failed, retrying");
+                metrics::counter!("orderflow_subscription_failures_total", "subscription" => subscription.name().to_owned())
+                    .increment(1);
                 subscription.rewind();
                 handled = None;
                 tokio::select! {

@@ -13,12 +13,14 @@
 //! - Every error is `application/problem+json` ([`Problem`]); the mapping from the app's and
 //!   the validator's errors lives in `error_mapping.rs`.
 //! - Every response echoes `X-Correlation-Id`; writes carry `ETag` and `Orderflow-Position`.
+//! - [`record_request`] counts and times requests per matched route, for `/metrics`.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod correlation;
 mod error_mapping;
 pub mod extract;
 mod problem;
+mod request_metrics;
 mod router;
 mod routes;
 mod view;
@@ -35,6 +37,7 @@ use tokio::sync::watch;
 pub use correlation::{CORRELATION_ID_HEADER, CorrelationId};
 pub use extract::IDEMPOTENCY_KEY_HEADER;
 pub use problem::{PROBLEM_JSON, Problem};
+pub use request_metrics::record_request;
 pub use router::{REQUEST_TIMEOUT, gateway_router, gateway_routes, orders_router};
 pub use routes::orders::POSITION_HEADER;
 pub use routes::search::{READ_YOUR_WRITES_WAIT, SEARCH_POSITION_HEADER};

@@ -7,7 +7,8 @@
 //!   `invocationId`), and resolves once each has answered or the acknowledgement timeout has
 //!   passed — never later, whatever the clients do; queuing never waits for a slow client;
 //! - a completion with a result, without one, or with the JS client's "Client didn't provide
-//!   a result." error counts as delivered;
+//!   a result." error counts as delivered; each connection's outcome is counted in
+//!   `orderflow_hub_push_deliveries_total{outcome}` (`delivered`, `timed_out`, `failed`);
 //! - [`PushHub::shutdown`] sends every connection a Close with `allowReconnect: true`, refuses
 //!   new ones, and waits (at most [`HubConfig::shutdown_grace`]) for them to close.
 
@@ -200,6 +201,14 @@ impl PendingPush {
                     report.timed_out.push(id);
                 }
             }
+        }
+        for (outcome, count) in [
+            ("delivered", report.delivered.len()),
+            ("timed_out", report.timed_out.len()),
+            ("failed", report.failed.len()),
+        ] {
+            metrics::counter!("orderflow_hub_push_deliveries_total", "outcome" => outcome)
+                .increment(count as u64);
         }
         tracing::debug!(
             delivered = report.delivered.len(),

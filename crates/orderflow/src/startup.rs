@@ -2,6 +2,9 @@
 //! port 0): its HTTP router and its background workers (event-store
 //! subscriptions, the broker relay), and serving both until shutdown.
 //!
+//! Every listener also serves `GET /metrics` (see `prometheus`), and every
+//! request is counted and timed by its matched route.
+//!
 //! On shutdown the hub closes its connections with `allowReconnect`, the
 //! HTTP server finishes in-flight requests, and the workers stop between
 //! batches (a subscription never acknowledges a half-handled batch).
@@ -39,6 +42,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::cli::{BackendArgs, IdpArgs, ServiceArgs, UpArgs};
+use crate::prometheus::{self, ScrapeSources, metrics_router};
 use crate::search_rebuild::RebuildsOverHttp;
 use crate::settings::{
     IndexKind, Stores, open_bus, open_read_model, open_search_index, open_stores, public_url,
@@ -54,6 +58,8 @@ pub(crate) struct Application {
     router: Router,
     /// The hub, closed first on shutdown so WebSockets do not hold it up.
     hub: Option<PushHub>,
+    /// What `/metrics` reads at scrape time.
+    scrape: ScrapeSources,
     /// Background workers; they stop when `stop` turns true.
     workers: Vec<JoinHandle<()>>,
     stop: watch::Sender<bool>,
@@ -93,10 +99,13 @@ fn namespaced(mut spec: SubscriptionSpec, backend: &BackendArgs) -> Subscription
 
 impl Application {
     fn new(listener: TcpListener, base_url: String) -> Self {
+        // Installed before anything records a metric.
+        prometheus::handle();
         Application {
             listener,
             router: Router::new(),
             hub: None,
+            scrape: ScrapeSources::default(),
             workers: Vec::new(),
             stop: watch::channel(false).0,
             base_url,
@@ -262,6 +271,7 @@ impl Application {
         validator: TokenValidator,
         bus: Arc<dyn MessageBus>,
     ) -> anyhow::Result<()> {
+        self.scrape.events = Some(stores.events.clone());
         let (index, index_description, index_kind) = open_search_index(backend, data_dir).await?;
         self.banner.push(format!("search:    {index_description}"));
         // The projection writes through a swappable index, one gated batch
@@ -427,6 +437,7 @@ impl Application {
             }
         }));
         self.router = std::mem::take(&mut self.router).merge(hub_router(hub.clone()));
+        self.scrape.hub = Some(hub.clone());
         self.banner
             .push(format!("push hub:  {}/hubs/push-updates", self.base_url));
         self.hub = Some(hub);
@@ -447,10 +458,24 @@ impl Application {
             listener,
             router,
             hub,
-            workers,
+            scrape,
+            mut workers,
             stop,
             ..
         } = self;
+        let router = router
+            .merge(metrics_router(scrape))
+            .layer(axum::middleware::from_fn(orderflow_http::record_request));
+        let mut stopped = stop.subscribe();
+        workers.push(tokio::spawn(async move {
+            let mut upkeep = tokio::time::interval(prometheus::UPKEEP_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = stopped.wait_for(|stopped| *stopped) => return,
+                    _ = upkeep.tick() => prometheus::handle().run_upkeep(),
+                }
+            }
+        }));
         let graceful = async move {
             shutdown.await;
             stop.send_replace(true);

@@ -95,6 +95,22 @@ async fn seed_000_across_processes_on_postgresql_and_rabbitmq() {
         &hub.url("/hubs/push-updates"),
     )
     .await;
+    // Each process reports its own part: the hub its deliveries (alice's two
+    // tabs, created and confirmed), the orders service its writes.
+    let hub_metrics = crate::metrics::scrape(&hub.url("")).await;
+    let delivered = crate::metrics::sample(
+        &hub_metrics,
+        "orderflow_hub_push_deliveries_total",
+        &[("outcome", "delivered")],
+    );
+    assert_eq!(delivered, Some(4.0), "{hub_metrics}");
+    let orders_metrics = crate::metrics::scrape(&orders.url("")).await;
+    let created = crate::metrics::sample(
+        &orders_metrics,
+        "orderflow_http_requests_total",
+        &[("route", "/orders"), ("method", "POST"), ("status", "201")],
+    );
+    assert_eq!(created, Some(1.0), "{orders_metrics}");
 
     // The search projection's progress, read from the shared PostgreSQL
     // index beside the running services.

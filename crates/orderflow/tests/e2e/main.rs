@@ -5,5 +5,6 @@
 mod cli;
 mod flows;
 mod gateway;
+mod metrics;
 mod push_publisher;
 mod support;
