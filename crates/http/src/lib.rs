@@ -14,6 +14,7 @@
 //!   the validator's errors lives in `error_mapping.rs`.
 //! - Every response echoes `X-Correlation-Id`; writes carry `ETag` and `Orderflow-Position`.
 //! - [`record_request`] counts and times requests per matched route, for `/metrics`.
+//! - `GET /openapi.json` serves [`OPENAPI_JSON`], the OpenAPI 3.1 document of all of this.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod correlation;
@@ -39,6 +40,7 @@ pub use extract::IDEMPOTENCY_KEY_HEADER;
 pub use problem::{PROBLEM_JSON, Problem};
 pub use request_metrics::record_request;
 pub use router::{REQUEST_TIMEOUT, gateway_router, gateway_routes, orders_router};
+pub use routes::openapi::OPENAPI_JSON;
 pub use routes::orders::POSITION_HEADER;
 pub use routes::search::{READ_YOUR_WRITES_WAIT, SEARCH_POSITION_HEADER};
 pub use view::{LineView, OrderView};

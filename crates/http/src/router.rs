@@ -25,7 +25,7 @@ use tower_http::trace::TraceLayer;
 use crate::correlation::correlate;
 use crate::extract::MAX_BODY_BYTES;
 use crate::problem::{PROBLEM_JSON, Problem, is_problem};
-use crate::routes::{admin, gateway, health, orders, search};
+use crate::routes::{admin, gateway, health, openapi, orders, search};
 use crate::{GatewayApi, OrdersApi};
 
 /// The longest a request may take before it is answered 503.
@@ -51,6 +51,7 @@ pub fn orders_router(api: OrdersApi) -> Router {
         )
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/openapi.json", get(openapi::openapi))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -78,6 +79,7 @@ pub fn gateway_router(api: GatewayApi) -> Router {
     let probes = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(gateway::ready))
+        .route("/openapi.json", get(openapi::openapi))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(api.clone());

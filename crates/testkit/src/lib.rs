@@ -90,6 +90,8 @@ impl Drop for TestDatabase {
     }
 }
 
+pub mod openapi;
+pub mod python;
 pub mod signalr;
 
 pub mod events;

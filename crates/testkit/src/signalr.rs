@@ -4,9 +4,9 @@
 //! * `signalr-client/` beside this crate is a Node project pinning the
 //!   official client in `package.json` and a committed `package-lock.json`,
 //!   with `client.mjs`. `scripts/test` runs `npm ci` there.
-//! * `signalr-python/` pins `pysignalr` and everything it needs in
-//!   `requirements.txt`, with `client.py`. `scripts/test` installs them into
-//!   `signalr-python/.venv`.
+//! * `python/` pins `pysignalr` and everything it needs in
+//!   `requirements.txt`, with `signalr_client.py`. `scripts/test` installs
+//!   them into `python/.venv` ([`crate::python`]).
 //!
 //! Both programs connect to a hub, answer `PushUpdate` and print one JSON
 //! event a line (`connected`, `push`, `reconnecting`, `reconnected`,
@@ -33,13 +33,8 @@ pub fn client_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("signalr-client")
 }
 
-/// The Python project with the pinned `pysignalr` and `client.py`.
-pub fn python_client_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("signalr-python")
-}
-
 /// Runs `program args` in `dir`, failing the test with its output unless it succeeds.
-async fn install_step(dir: &Path, program: &str, args: &[&str]) {
+pub(crate) async fn install_step(dir: &Path, program: &str, args: &[&str]) {
     eprintln!(
         "interop: running `{program} {}` in {}",
         args.join(" "),
@@ -61,27 +56,6 @@ async fn install_step(dir: &Path, program: &str, args: &[&str]) {
     );
 }
 
-/// Installs the pinned `pysignalr` into `signalr-python/.venv` unless it is there.
-pub async fn ensure_python_venv() {
-    static INSTALLED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-    INSTALLED
-        .get_or_init(|| async {
-            let dir = python_client_dir();
-            if dir.join(".venv/bin/python").is_file() && dir.join(".venv/installed").is_file() {
-                return;
-            }
-            install_step(&dir, "python3", &["-m", "venv", ".venv"]).await;
-            install_step(
-                &dir,
-                ".venv/bin/pip",
-                &["install", "--quiet", "-r", "requirements.txt"],
-            )
-            .await;
-            std::fs::write(dir.join(".venv/installed"), b"").unwrap();
-        })
-        .await;
-}
-
 /// Installs the pinned client with `npm ci` unless `node_modules` already has it.
 pub async fn ensure_node_modules() {
     static INSTALLED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
@@ -99,7 +73,7 @@ pub async fn ensure_node_modules() {
         .await;
 }
 
-/// A running `node client.mjs` or `python client.py`, its events read line by line.
+/// A running `node client.mjs` or `python signalr_client.py`, its events read line by line.
 #[derive(Debug)]
 pub struct SignalrClient {
     /// Which client, for failure messages.
@@ -123,13 +97,13 @@ impl SignalrClient {
         Self::spawn("node", command, [hub_url, token, mode]).await
     }
 
-    /// Starts `python client.py <hub_url> <token> <mode>` (mode: `result` or
-    /// `no-result`): pysignalr, which negotiates version 0.
+    /// Starts `python signalr_client.py <hub_url> <token> <mode>` (mode:
+    /// `result` or `no-result`): pysignalr, which negotiates version 0.
     pub async fn python(hub_url: &str, token: &str, mode: &str) -> Self {
-        ensure_python_venv().await;
-        let dir = python_client_dir();
-        let mut command = Command::new(dir.join(".venv/bin/python"));
-        command.arg("client.py").current_dir(dir);
+        let mut command = Command::new(crate::python::interpreter().await);
+        command
+            .arg("signalr_client.py")
+            .current_dir(crate::python::dir());
         Self::spawn("python", command, [hub_url, token, mode]).await
     }
 

@@ -3,5 +3,6 @@
 pub(crate) mod admin;
 pub(crate) mod gateway;
 pub(crate) mod health;
+pub(crate) mod openapi;
 pub(crate) mod orders;
 pub(crate) mod search;

@@ -7,6 +7,7 @@ mod bad_bodies;
 mod bad_tokens;
 mod conflicts;
 mod idempotency;
+mod openapi;
 mod orders;
 mod postgres;
 mod routing;

@@ -262,9 +262,13 @@ impl TestApp {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
-    /// Sends a request built by `build` and reads the answer.
+    /// Sends a request built by `build` and reads the answer, which must be
+    /// what `openapi.json` documents ([`crate::openapi::assert_conforms`]).
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
-        let response = request.send().await.unwrap();
+        let request = request.build().unwrap();
+        let method = request.method().as_str().to_owned();
+        let path = request.url().path().to_owned();
+        let response = self.http.execute(request).await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
@@ -274,11 +278,13 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Answer {
+        let answer = Answer {
             status,
             headers,
             body,
-        }
+        };
+        crate::openapi::assert_conforms(&method, &path, &answer);
+        answer
     }
 
     pub(crate) async fn get(&self, path: &str, token: &str) -> Answer {

@@ -7,10 +7,12 @@
 //! `Idempotency-Key`) creates one order. Once in `orderflow up`, once across
 //! separate processes on PostgreSQL and RabbitMQ, where the order service is
 //! also stopped: the gateway answers 504 within its bound, and the order is
-//! created once the order service is back.
+//! created once the order service is back. Every answer is held to the
+//! OpenAPI document (`orderflow_testkit::openapi`).
 
 use std::time::Duration;
 
+use orderflow_testkit::openapi::{Received, assert_conforms};
 use orderflow_testkit::signalr::SignalrClient;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -21,8 +23,54 @@ fn order_body() -> Value {
     json!({"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]})
 }
 
+/// A gateway's answer, read whole and held to the OpenAPI document.
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn location(&self) -> String {
+        self.headers
+            .get("location")
+            .and_then(|value| value.to_str().ok())
+            .expect("a Location header")
+            .to_owned()
+    }
+}
+
+fn document() -> &'static Value {
+    static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| serde_json::from_str(orderflow_http::OPENAPI_JSON).unwrap())
+}
+
+/// Sends `request` and checks the answer against the OpenAPI document.
+async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let request = request.build().unwrap();
+    let method = request.method().as_str().to_owned();
+    let path = request.url().path().to_owned();
+    let response = http().execute(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+    let received = Received {
+        status: status.as_u16(),
+        content_type,
+        body: &body,
+    };
+    assert_conforms(document(), &method, &path, received);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
 /// `POST /api/orders` as `token`, with extra headers.
-async fn post_order(gateway: &str, token: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+async fn post_order(gateway: &str, token: &str, headers: &[(&str, &str)]) -> Answer {
     let mut request = http()
         .post(format!("{gateway}/api/orders"))
         .bearer_auth(token)
@@ -30,20 +78,11 @@ async fn post_order(gateway: &str, token: &str, headers: &[(&str, &str)]) -> req
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    request.send().await.unwrap()
+    send(request).await
 }
 
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .expect("a Location header")
-        .to_owned()
-}
-
-async fn get(url: &str, token: &str) -> reqwest::Response {
-    http().get(url).bearer_auth(token).send().await.unwrap()
+async fn get(url: &str, token: &str) -> Answer {
+    send(http().get(url).bearer_auth(token)).await
 }
 
 /// Polls `url` until it answers 200 (the read model caught up), at most `within`.
@@ -51,8 +90,8 @@ async fn eventually_found(url: &str, token: &str, within: Duration) -> Value {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let response = get(url, token).await;
-        match response.status() {
-            StatusCode::OK => return response.json().await.unwrap(),
+        match response.status {
+            StatusCode::OK => return response.body,
             StatusCode::NOT_FOUND if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -63,8 +102,8 @@ async fn eventually_found(url: &str, token: &str, within: Duration) -> Value {
 
 async fn listed_ids(gateway: &str, token: &str) -> Vec<String> {
     let response = get(&format!("{gateway}/api/orders?limit=200"), token).await;
-    assert_eq!(response.status(), 200);
-    item_ids(&response.json().await.unwrap())
+    assert_eq!(response.status, 200);
+    item_ids(&response.body)
 }
 
 async fn seed_002(identity_base: &str, gateway: &str, hub_url: &str) {
@@ -76,9 +115,9 @@ async fn seed_002(identity_base: &str, gateway: &str, hub_url: &str) {
 
     // 201 with the response and its Location.
     let response = post_order(gateway, &alice, &[]).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let at = location(&response);
-    let created: Value = response.json().await.unwrap();
+    assert_eq!(response.status, StatusCode::CREATED);
+    let at = response.location();
+    let created = response.body;
     let order_id = created["orderId"].as_str().unwrap().to_owned();
     assert_eq!(at, format!("/api/orders/{order_id}"));
     assert_eq!(created["status"], "pending");
@@ -102,17 +141,17 @@ async fn seed_002(identity_base: &str, gateway: &str, hub_url: &str) {
     assert_eq!(shown["status"], "pending");
     assert_eq!(shown["total"], "25.00");
     assert_eq!(shown["items"][0]["lineTotal"], "25.00");
-    assert_eq!(get(&format!("{gateway}{at}"), &bob).await.status(), 404);
-    assert_eq!(get(&format!("{gateway}{at}"), &admin).await.status(), 200);
+    assert_eq!(get(&format!("{gateway}{at}"), &bob).await.status, 404);
+    assert_eq!(get(&format!("{gateway}{at}"), &admin).await.status, 200);
     assert!(listed_ids(gateway, &alice).await.contains(&order_id));
     assert!(listed_ids(gateway, &admin).await.contains(&order_id));
     assert!(!listed_ids(gateway, &bob).await.contains(&order_id));
 
     // Prefer: respond-async → 202, and the order appears at its Location.
     let response = post_order(gateway, &alice, &[("prefer", "respond-async")]).await;
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    assert_eq!(response.headers()["preference-applied"], "respond-async");
-    let later = location(&response);
+    assert_eq!(response.status, StatusCode::ACCEPTED);
+    assert_eq!(response.headers["preference-applied"], "respond-async");
+    let later = response.location();
     let shown = eventually_found(
         &format!("{gateway}{later}"),
         &alice,
@@ -131,14 +170,10 @@ async fn seed_002(identity_base: &str, gateway: &str, hub_url: &str) {
 
     // The same command twice creates one order.
     let key = [("idempotency-key", "seed-002-retry")];
-    let first: Value = post_order(gateway, &alice, &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first = post_order(gateway, &alice, &key).await.body;
     let second = post_order(gateway, &alice, &key).await;
-    assert_eq!(second.status(), StatusCode::CREATED);
-    let second: Value = second.json().await.unwrap();
+    assert_eq!(second.status, StatusCode::CREATED);
+    let second = second.body;
     assert_eq!(first["orderId"], second["orderId"]);
     let push = alices_tab.expect_event("push").await;
     assert_eq!(push["update"]["orderId"], first["orderId"]);
@@ -147,20 +182,17 @@ async fn seed_002(identity_base: &str, gateway: &str, hub_url: &str) {
         .await;
 
     // Bad input never reaches the bus.
-    let response = http()
-        .post(format!("{gateway}/api/orders"))
-        .bearer_auth(&alice)
-        .json(&json!({"currency":"EUR","items":[]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = send(
+        http()
+            .post(format!("{gateway}/api/orders"))
+            .bearer_auth(&alice)
+            .json(&json!({"currency":"EUR","items":[]})),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.headers["content-type"], "application/problem+json");
     assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    assert_eq!(
-        post_order(gateway, &admin, &[]).await.status(),
+        post_order(gateway, &admin, &[]).await.status,
         StatusCode::FORBIDDEN
     );
 
@@ -169,11 +201,9 @@ async fn seed_002(identity_base: &str, gateway: &str, hub_url: &str) {
 
 /// How many events the order service stored for an order (its `version`).
 async fn order_version(orders_base: &str, token: &str, order_id: &str) -> u64 {
-    let order: Value = get(&format!("{orders_base}/orders/{order_id}"), token)
+    let order = get(&format!("{orders_base}/orders/{order_id}"), token)
         .await
-        .json()
-        .await
-        .unwrap();
+        .body;
     order["version"].as_u64().unwrap()
 }
 
@@ -186,16 +216,8 @@ async fn seed_002_in_orderflow_up() {
     // One order for one command sent twice: created + subscription added.
     let alice = password_token(&up.url(""), "alice").await;
     let key = [("idempotency-key", "twice")];
-    let first: Value = post_order(&up.url(""), &alice, &key)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let second: Value = post_order(&up.url(""), &alice, &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first = post_order(&up.url(""), &alice, &key).await.body;
+    let second = post_order(&up.url(""), &alice, &key).await.body;
     assert_eq!(first, second);
     let order_id = first["orderId"].as_str().unwrap();
     assert_eq!(order_version(&up.url(""), &alice, order_id).await, 2);
@@ -209,7 +231,10 @@ async fn seed_002_across_processes_on_postgresql_and_rabbitmq() {
     let gateway = deployment.start("gateway", "127.0.0.1:0").await;
     let gateway_base = gateway.url("");
     let ready = get(&gateway.url("/health/ready"), "").await;
-    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.status, 200);
+    // The gateway alone serves the same document it is held to.
+    let served = get(&gateway.url("/openapi.json"), "").await;
+    assert_eq!(&served.body, document());
 
     let idp = deployment.idp.url("");
     seed_002(&idp, &gateway_base, &hub.url("/hubs/push-updates")).await;
@@ -222,17 +247,14 @@ async fn seed_002_across_processes_on_postgresql_and_rabbitmq() {
     let started = tokio::time::Instant::now();
     let response = post_order(&gateway_base, &alice, &[]).await;
     let waited = started.elapsed();
-    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(response.status, StatusCode::GATEWAY_TIMEOUT);
     assert!(waited < Duration::from_secs(5), "answered after {waited:?}");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let pending_at = location(&response);
+    assert_eq!(response.headers["content-type"], "application/problem+json");
+    let pending_at = response.location();
     assert_eq!(
         get(&format!("{gateway_base}{pending_at}"), &alice)
             .await
-            .status(),
+            .status,
         404
     );
     let orders = deployment.start("orders", &orders_address).await;

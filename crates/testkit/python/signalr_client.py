@@ -1,6 +1,6 @@
 """Drives the pysignalr client (PyPI) against the orderflow push hub.
 
-    .venv/bin/python client.py <hubUrl> <token> [result|no-result]
+    .venv/bin/python signalr_client.py <hubUrl> <token> [result|no-result]
 
 Speaks the same line protocol as ../signalr-client/client.mjs, so the Rust tests drive both
 alike: every event is one JSON line on stdout ({"event": ...}: connected, push, closed,
@@ -99,7 +99,7 @@ def give_up():
 if __name__ == "__main__":
     modes = ("result", "no-result")
     if len(sys.argv) < 3 or (len(sys.argv) > 3 and sys.argv[3] not in modes):
-        sys.stderr.write(f"usage: client.py <hubUrl> <token> [{'|'.join(modes)}]\n")
+        sys.stderr.write(f"usage: signalr_client.py <hubUrl> <token> [{'|'.join(modes)}]\n")
         sys.exit(64)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO)
     url, token = sys.argv[1], sys.argv[2]
