@@ -39,28 +39,102 @@ async fn push_to_alice(
     report.delivered[0].result.clone()
 }
 
-#[tokio::test]
-async fn the_official_client_receives_a_push_and_its_result_reaches_the_hub() {
+/// One of the two clients nobody here wrote.
+#[derive(Debug, Clone, Copy)]
+enum Client {
+    /// The official `@microsoft/signalr` client (negotiate version 1).
+    Node,
+    /// `pysignalr` (negotiate version 0, the token in a header).
+    Python,
+}
+
+impl Client {
+    async fn spawn(self, hub_url: &str, token: &str, mode: &str) -> SignalrClient {
+        match self {
+            Client::Node => SignalrClient::node(hub_url, token, mode).await,
+            Client::Python => SignalrClient::python(hub_url, token, mode).await,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Client::Node => "node",
+            Client::Python => "python",
+        }
+    }
+}
+
+/// `client` connects as alice, receives a push, and its result reaches the hub.
+async fn receives_a_push_and_its_result_reaches_the_hub(client: Client) {
     let running = TestHub::start().await;
-    let mut node = SignalrClient::node(&running.hub_url(), &running.token("alice"), "result").await;
-    node.expect_event("connected").await;
-    let result = push_to_alice(&running, &mut node, "interop-1").await;
+    let mut connection = client
+        .spawn(&running.hub_url(), &running.token("alice"), "result")
+        .await;
+    connection.expect_event("connected").await;
+    let order = format!("interop-{}", client.name());
+    let result = push_to_alice(&running, &mut connection, &order).await;
     assert_eq!(
         result,
-        Some(serde_json::json!({"received": "msg-interop-1", "by": "node"}))
+        Some(serde_json::json!({"received": format!("msg-{order}"), "by": client.name()}))
     );
-    node.stop().await;
+    connection.stop().await;
+}
+
+/// A handler of `client` that returns nothing still acknowledges.
+async fn acknowledges_without_a_result(client: Client) {
+    let running = TestHub::start().await;
+    let mut connection = client
+        .spawn(&running.hub_url(), &running.token("alice"), "no-result")
+        .await;
+    connection.expect_event("connected").await;
+    let result = push_to_alice(&running, &mut connection, "interop-no-result").await;
+    assert_eq!(result, None);
+    connection.stop().await;
+}
+
+/// `client` without a token fails to start with 401, and nothing connects.
+async fn is_refused_without_a_token(client: Client) {
+    let running = TestHub::start().await;
+    let mut connection = client.spawn(&running.hub_url(), "", "result").await;
+    let failed = connection.expect_event("start-failed").await;
+    let message = failed["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains("401"),
+        "the start fails with 401: {message}\n{}",
+        connection.diagnostics()
+    );
+    assert_eq!(connection.exit_code().await, Some(2));
+    assert_eq!(running.hub.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn the_official_client_receives_a_push_and_its_result_reaches_the_hub() {
+    receives_a_push_and_its_result_reaches_the_hub(Client::Node).await;
+}
+
+#[tokio::test]
+async fn pysignalr_negotiates_version_zero_receives_a_push_and_its_result_reaches_the_hub() {
+    receives_a_push_and_its_result_reaches_the_hub(Client::Python).await;
 }
 
 #[tokio::test]
 async fn a_handler_of_the_official_client_that_returns_nothing_still_acknowledges() {
-    let running = TestHub::start().await;
-    let mut node =
-        SignalrClient::node(&running.hub_url(), &running.token("alice"), "no-result").await;
-    node.expect_event("connected").await;
-    let result = push_to_alice(&running, &mut node, "interop-2").await;
-    assert_eq!(result, None);
-    node.stop().await;
+    acknowledges_without_a_result(Client::Node).await;
+}
+
+#[tokio::test]
+async fn a_pysignalr_handler_that_returns_nothing_still_acknowledges() {
+    acknowledges_without_a_result(Client::Python).await;
+}
+
+#[tokio::test]
+async fn the_official_client_is_refused_without_a_token() {
+    is_refused_without_a_token(Client::Node).await;
+}
+
+#[tokio::test]
+async fn pysignalr_is_refused_without_a_token() {
+    is_refused_without_a_token(Client::Python).await;
 }
 
 #[tokio::test]
@@ -79,21 +153,6 @@ async fn the_official_client_may_skip_negotiation_and_connect_the_websocket_dire
 }
 
 #[tokio::test]
-async fn the_official_client_is_refused_without_a_token() {
-    let running = TestHub::start().await;
-    let mut node = SignalrClient::node(&running.hub_url(), "", "result").await;
-    let failed = node.expect_event("start-failed").await;
-    let message = failed["message"].as_str().unwrap_or_default().to_owned();
-    assert!(
-        message.contains("401"),
-        "the start fails with 401: {message}\n{}",
-        node.diagnostics()
-    );
-    assert_eq!(node.exit_code().await, Some(2));
-    assert_eq!(running.hub.connection_count(), 0);
-}
-
-#[tokio::test]
 async fn the_official_client_reconnects_after_the_hub_restarts_and_gets_later_pushes() {
     let mut running = TestHub::start().await;
     let mut node = SignalrClient::node(&running.hub_url(), &running.token("alice"), "result").await;
@@ -107,46 +166,6 @@ async fn the_official_client_reconnects_after_the_hub_restarts_and_gets_later_pu
     let result = push_to_alice(&running, &mut node, "after-restart").await;
     assert_eq!(result.unwrap()["received"], "msg-after-restart");
     node.stop().await;
-}
-
-#[tokio::test]
-async fn pysignalr_negotiates_version_zero_receives_a_push_and_its_result_reaches_the_hub() {
-    let running = TestHub::start().await;
-    let mut python =
-        SignalrClient::python(&running.hub_url(), &running.token("alice"), "result").await;
-    python.expect_event("connected").await;
-    let result = push_to_alice(&running, &mut python, "interop-py-1").await;
-    assert_eq!(
-        result,
-        Some(serde_json::json!({"received": "msg-interop-py-1", "by": "python"}))
-    );
-    python.stop().await;
-}
-
-#[tokio::test]
-async fn a_pysignalr_handler_that_returns_nothing_still_acknowledges() {
-    let running = TestHub::start().await;
-    let mut python =
-        SignalrClient::python(&running.hub_url(), &running.token("alice"), "no-result").await;
-    python.expect_event("connected").await;
-    let result = push_to_alice(&running, &mut python, "interop-py-2").await;
-    assert_eq!(result, None);
-    python.stop().await;
-}
-
-#[tokio::test]
-async fn pysignalr_is_refused_without_a_token() {
-    let running = TestHub::start().await;
-    let mut python = SignalrClient::python(&running.hub_url(), "", "result").await;
-    let failed = python.expect_event("start-failed").await;
-    let message = failed["message"].as_str().unwrap_or_default().to_owned();
-    assert!(
-        message.contains("401"),
-        "the start fails with 401: {message}\n{}",
-        python.diagnostics()
-    );
-    assert_eq!(python.exit_code().await, Some(2));
-    assert_eq!(running.hub.connection_count(), 0);
 }
 
 #[tokio::test]
