@@ -25,7 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-use crate::ports::{CheckpointStore, EventStore, EventStoreError, Position, RecordedEvent};
+use crate::ports::{CheckpointStore, EventStore, EventStoreError, Leases, Position, RecordedEvent};
 
 /// How a subscription reads.
 #[derive(Debug, Clone)]
@@ -183,6 +183,55 @@ pub trait EventHandler: Send {
     /// Handles `events` (in position order). Returning `Ok` means their effects
     /// are durable (indexed, published and confirmed…): the checkpoint moves.
     async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError>;
+}
+
+#[async_trait]
+impl<H: EventHandler + ?Sized> EventHandler for &mut H {
+    async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
+        (**self).handle(events).await
+    }
+}
+
+/// [`run_subscription`] for a job that one instance of a deployment runs at
+/// a time (an outbox publisher): waits for the lease named after the
+/// subscription, opens the subscription at its stored checkpoint, and runs
+/// it until `shutdown` resolves or the lease is lost — then waits for the
+/// lease again. A lost lease may have let another instance start meanwhile,
+/// which re-handles at most the batches after the last stored checkpoint:
+/// handlers are idempotent.
+pub async fn run_leased_subscription<H: EventHandler>(
+    leases: Arc<dyn Leases>,
+    store: Arc<dyn EventStore>,
+    checkpoints: Arc<dyn CheckpointStore>,
+    config: SubscriptionConfig,
+    mut handler: H,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let mut lease = tokio::select! {
+            () = shutdown.as_mut() => return,
+            lease = leases.acquire(&config.name) => lease,
+        };
+        let opened = Subscription::open(store.clone(), checkpoints.clone(), config.clone()).await;
+        let subscription = match opened {
+            Ok(subscription) => subscription,
+            Err(error) => {
+                tracing::warn!(subscription = %config.name, %error, "cannot open the leased subscription, retrying");
+                drop(lease);
+                tokio::select! {
+                    () = shutdown.as_mut() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        tokio::select! {
+            () = run_subscription(subscription, &mut handler, shutdown.as_mut()) => return,
+            () = lease.lost() => {
+                tracing::warn!(subscription = %config.name, "lease lost; pausing until it is held again");
+            }
+        }
+    }
 }
 
 /// Drives `handler` with `subscription` until `shutdown` resolves.

@@ -10,13 +10,16 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use orderflow_app::ports::bus::MessageBus;
-use orderflow_app::ports::{CheckpointStore, EventStore, OrderReadModel, Position, SearchIndex};
+use orderflow_app::ports::{
+    CheckpointStore, EventStore, Leases, OrderReadModel, Position, SearchIndex,
+};
 use orderflow_auth::{TokenValidator, ValidatorConfig, default_http_client};
 use orderflow_bus::{InProcessBus, InProcessConfig, RabbitBus, RabbitConfig};
 use orderflow_read_model::{PostgresReadModel, SqliteReadModel};
+use orderflow_search::tantivy_index::generations::directory_in_use;
 use orderflow_search::{PostgresSearchIndex, TantivySearchIndex};
 use orderflow_store::postgres::PostgresOptions;
-use orderflow_store::{PostgresEventStore, SqliteEventStore};
+use orderflow_store::{PostgresEventStore, PostgresLeases, SqliteEventStore};
 
 use crate::cli::BackendArgs;
 
@@ -38,6 +41,9 @@ pub(crate) fn public_url(configured: Option<&str>, bound: SocketAddr) -> String 
 pub(crate) struct Stores {
     pub(crate) events: Arc<dyn EventStore>,
     pub(crate) checkpoints: Arc<dyn CheckpointStore>,
+    /// Cluster-wide leases (server mode), so that one instance runs each
+    /// outbox; `None` where one process owns the store (SQLite).
+    pub(crate) leases: Option<Arc<dyn Leases>>,
     pub(crate) description: String,
 }
 
@@ -49,6 +55,7 @@ pub(crate) async fn open_stores(backend: &BackendArgs, data_dir: &Path) -> anyho
                 .context("cannot open the PostgreSQL event store")?;
             Ok(Stores {
                 events: Arc::new(store.clone()),
+                leases: Some(Arc::new(PostgresLeases::new(store.pool()))),
                 checkpoints: Arc::new(store),
                 description: "PostgreSQL (ORDERFLOW_DATABASE_URL)".to_owned(),
             })
@@ -63,6 +70,7 @@ pub(crate) async fn open_stores(backend: &BackendArgs, data_dir: &Path) -> anyho
             Ok(Stores {
                 events: Arc::new(store.clone()),
                 checkpoints: Arc::new(store),
+                leases: None,
                 description: format!("SQLite {}", path.display()),
             })
         }
@@ -85,8 +93,6 @@ fn postgres_search_url(backend: &BackendArgs) -> anyhow::Result<Option<&str>> {
         .map(Some)
         .context("ORDERFLOW_SEARCH=postgres needs ORDERFLOW_DATABASE_URL")
 }
-
-use orderflow_search::tantivy_index::generations::directory_in_use;
 
 /// The search projection's committed position, read without opening the
 /// index for writing (a running service holds it).

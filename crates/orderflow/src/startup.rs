@@ -29,7 +29,9 @@ use orderflow_app::orders::OrderHandlers;
 use orderflow_app::ports::SystemClock;
 use orderflow_app::ports::bus::{MessageBus, SubscriptionSpec};
 use orderflow_app::push::PushPublisher;
-use orderflow_app::subscription::{Subscription, SubscriptionConfig, run_subscription};
+use orderflow_app::subscription::{
+    Subscription, SubscriptionConfig, run_leased_subscription, run_subscription,
+};
 use orderflow_auth::{DevIssuer, TokenValidator};
 use orderflow_http::{
     GatewayApi, OrdersApi, SearchApi, gateway_router, gateway_routes, orders_router,
@@ -356,24 +358,34 @@ impl Application {
 
     /// An outbox publisher on its own event-store subscription. A replay
     /// republishes the same message ids, which consumers drop, so the
-    /// checkpoint is stored at most every 250 ms.
+    /// checkpoint is stored at most every 250 ms. In server mode it runs
+    /// under a lease: one instance of the deployment publishes at a time.
     async fn spawn_outbox<H: orderflow_app::subscription::EventHandler + 'static>(
         &mut self,
         stores: &Stores,
         handler: H,
         name: &str,
     ) -> anyhow::Result<()> {
-        let subscription = Subscription::open(
-            stores.events.clone(),
-            stores.checkpoints.clone(),
-            SubscriptionConfig {
-                checkpoint_interval: Duration::from_millis(250),
-                ..SubscriptionConfig::new(name)
-            },
-        )
-        .await
-        .with_context(|| format!("cannot open the {name} subscription"))?;
+        let config = SubscriptionConfig {
+            checkpoint_interval: Duration::from_millis(250),
+            ..SubscriptionConfig::new(name)
+        };
         let stopped = self.stopped();
+        if let Some(leases) = &stores.leases {
+            self.workers.push(tokio::spawn(run_leased_subscription(
+                leases.clone(),
+                stores.events.clone(),
+                stores.checkpoints.clone(),
+                config,
+                handler,
+                stopped,
+            )));
+            return Ok(());
+        }
+        let subscription =
+            Subscription::open(stores.events.clone(), stores.checkpoints.clone(), config)
+                .await
+                .with_context(|| format!("cannot open the {name} subscription"))?;
         self.workers.push(tokio::spawn(run_subscription(
             subscription,
             handler,

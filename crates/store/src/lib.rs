@@ -15,4 +15,5 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use postgres::PostgresEventStore;
+pub use postgres::lease::PostgresLeases;
 pub use sqlite::SqliteEventStore;

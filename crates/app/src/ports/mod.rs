@@ -3,6 +3,7 @@
 pub mod bus;
 pub mod clock;
 pub mod event_store;
+pub mod lease;
 pub mod read_model;
 pub mod search;
 
@@ -11,6 +12,7 @@ pub use bus::{
     MessageSubscriber, QueueMode, Subscription, SubscriptionSpec,
 };
 pub use clock::{Clock, SystemClock};
+pub use lease::{Lease, Leases};
 
 pub use event_store::{
     ActualRevision, AppendOutcome, CheckpointStore, EventMetadata, EventStore, EventStoreError,

@@ -142,3 +142,63 @@ async fn up_reports_requests_subscriptions_the_event_store_and_the_hub() {
 
     tab.stop().await;
 }
+
+/// The position `subscription` has handled in the process serving `base`,
+/// as its `/metrics` say; `None` when that process does not run it.
+async fn handled_position(base: &str, subscription: &str) -> Option<f64> {
+    sample(
+        &scrape(base).await,
+        "orderflow_subscription_position",
+        &[("subscription", subscription)],
+    )
+}
+
+/// Polls until one of `bases` reports `subscription` at `position` or
+/// beyond; returns which one.
+async fn publisher_of(bases: &[String], subscription: &str, position: u64) -> usize {
+    for _ in 0..150 {
+        for (index, base) in bases.iter().enumerate() {
+            if handled_position(base, subscription).await >= Some(position as f64) {
+                return index;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no instance published {subscription} up to {position}");
+}
+
+#[tokio::test]
+async fn in_server_mode_one_orders_instance_runs_each_outbox_and_another_takes_over() {
+    let deployment = crate::support::ServerMode::new().await;
+    let mut instances = vec![
+        deployment.start("orders", "127.0.0.1:0").await,
+        deployment.start("orders", "127.0.0.1:0").await,
+    ];
+    let bases: Vec<String> = instances.iter().map(|instance| instance.url("")).collect();
+    let alice = password_token(&deployment.idp.url(""), "alice").await;
+    let (_, position) = place_order(&bases[0], &alice).await;
+
+    for subscription in ["push-publisher", "integration-events"] {
+        let leader = publisher_of(&bases, subscription, position).await;
+        let other = &bases[1 - leader];
+        assert_eq!(
+            handled_position(other, subscription).await,
+            None,
+            "{subscription} runs on one instance only"
+        );
+    }
+
+    // The push publisher's instance stops: the other takes its lease over
+    // and announces what is stored after.
+    let leader = publisher_of(&bases, "push-publisher", position).await;
+    drop(instances.remove(leader));
+    let survivor = bases[1 - leader].clone();
+    let (_, later) = place_order(&survivor, &alice).await;
+    assert_eq!(
+        publisher_of(std::slice::from_ref(&survivor), "push-publisher", later).await,
+        0
+    );
+
+    drop(instances);
+    deployment.finish().await;
+}

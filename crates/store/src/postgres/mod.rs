@@ -35,6 +35,7 @@
 //! instance, a deadlock or a duplicate id race aborts the transaction, and the
 //! batch is planned again from scratch.
 
+pub mod lease;
 mod rows;
 mod writer;
 
