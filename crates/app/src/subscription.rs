@@ -255,6 +255,16 @@ pub async fn run_subscription<H: EventHandler>(
     let min_batch_interval = subscription.config.min_batch_interval;
     // When the next batch may start (after a non-empty one, with an interval).
     let mut not_before: Option<tokio::time::Instant> = None;
+    // Registered once: a batch only updates them.
+    let name = subscription.name().to_owned();
+    let batch_seconds =
+        metrics::histogram!("orderflow_subscription_batch_seconds", "subscription" => name.clone());
+    let events_handled =
+        metrics::counter!("orderflow_subscription_events_total", "subscription" => name.clone());
+    let handled_position =
+        metrics::gauge!("orderflow_subscription_position", "subscription" => name.clone());
+    let failures =
+        metrics::counter!("orderflow_subscription_failures_total", "subscription" => name);
     loop {
         let step = async {
             if let Some(at) = not_before.take() {
@@ -269,13 +279,9 @@ pub async fn run_subscription<H: EventHandler>(
                 return Ok(None);
             };
             handler.handle(&batch).await.map_err(|e| e.0)?;
-            let name = subscription.name().to_owned();
-            metrics::histogram!("orderflow_subscription_batch_seconds", "subscription" => name.clone())
-                .record(started.elapsed().as_secs_f64());
-            metrics::counter!("orderflow_subscription_events_total", "subscription" => name.clone())
-                .increment(batch.len() as u64);
-            metrics::gauge!("orderflow_subscription_position", "subscription" => name)
-                .set(last.value() as f64);
+            batch_seconds.record(started.elapsed().as_secs_f64());
+            events_handled.increment(batch.len() as u64);
+            handled_position.set(last.value() as f64);
             Ok::<_, String>(Some(last))
         };
         let result = tokio::select! {
@@ -309,8 +315,7 @@ pub async fn run_subscription<H: EventHandler>(
             }
             Err(reason) => {
                 tracing::warn!(subscription = subscription.name(), %reason, ?backoff, "subscription step failed, retrying");
-                metrics::counter!("orderflow_subscription_failures_total", "subscription" => subscription.name().to_owned())
-                    .increment(1);
+                failures.increment(1);
                 subscription.rewind();
                 handled = None;
                 tokio::select! {
