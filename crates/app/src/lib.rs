@@ -7,15 +7,16 @@
 //! traits of [`ports`].
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod consumer;
 pub mod context;
 pub mod error;
 pub mod gateway;
 pub mod integration;
 pub mod mediator;
+pub mod messaging;
 pub mod orders;
 pub mod ports;
 pub mod push;
+pub mod recorded;
 pub mod subscription;
 
 pub use context::{Actor, IdempotencyKey, RequestContext};

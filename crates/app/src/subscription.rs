@@ -6,7 +6,7 @@
 //!   straight from [`EventStore::read_all`], whose positions are commit-ordered
 //!   and gap-free.
 //! * **At least once.** The checkpoint moves only when the subscriber calls
-//!   [`Subscription::acknowledge`]; after a crash or a failed handler the
+//!   [`CatchUpSubscription::acknowledge`]; after a crash or a failed handler the
 //!   subscription resumes from the last acknowledged position, so handlers must
 //!   be idempotent.
 //! * **Live without busy waiting.** When caught up, it sleeps until the store's
@@ -61,11 +61,11 @@ impl SubscriptionConfig {
 }
 
 /// A named reader of the global event order with a stored checkpoint.
-pub struct Subscription {
+pub struct CatchUpSubscription {
     store: Arc<dyn EventStore>,
     checkpoints: Arc<dyn CheckpointStore>,
     config: SubscriptionConfig,
-    /// Last position handed out by [`Subscription::poll`]; ahead of the
+    /// Last position handed out by [`CatchUpSubscription::poll`]; ahead of the
     /// stored checkpoint while a batch is being handled.
     read_cursor: Position,
     /// Last position stored as the checkpoint.
@@ -73,9 +73,9 @@ pub struct Subscription {
     head: watch::Receiver<Position>,
 }
 
-impl std::fmt::Debug for Subscription {
+impl std::fmt::Debug for CatchUpSubscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription")
+        f.debug_struct("CatchUpSubscription")
             .field("name", &self.config.name)
             .field("read_cursor", &self.read_cursor)
             .field("acknowledged", &self.acknowledged)
@@ -83,7 +83,7 @@ impl std::fmt::Debug for Subscription {
     }
 }
 
-impl Subscription {
+impl CatchUpSubscription {
     /// Opens the subscription at its stored checkpoint.
     pub async fn open(
         store: Arc<dyn EventStore>,
@@ -92,7 +92,7 @@ impl Subscription {
     ) -> Result<Self, EventStoreError> {
         let acknowledged = checkpoints.load_checkpoint(&config.name).await?;
         let head = store.watch_head();
-        Ok(Subscription {
+        Ok(CatchUpSubscription {
             store,
             checkpoints,
             config,
@@ -172,10 +172,53 @@ impl Subscription {
     }
 }
 
-/// Why a handler could not handle a batch; the batch is retried.
+/// Why a handler could not handle a batch; the batch is retried. What it
+/// was doing is its message; the failure underneath is kept as its source.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HandlerError(pub String);
+#[error("{doing}")]
+pub struct HandlerError {
+    doing: String,
+    #[source]
+    cause: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl HandlerError {
+    /// `cause` stopped the handler while it was `doing` something.
+    pub fn new(
+        doing: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        HandlerError {
+            doing: doing.into(),
+            cause: Some(Box::new(cause)),
+        }
+    }
+
+    /// `cause` stopped the handler; its own message says enough.
+    pub fn of(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        HandlerError {
+            doing: cause.to_string(),
+            cause: Some(Box::new(cause)),
+        }
+    }
+
+    /// A failure without an underlying error (a broken invariant).
+    pub fn invariant(message: impl Into<String>) -> Self {
+        HandlerError {
+            doing: message.into(),
+            cause: None,
+        }
+    }
+}
+
+/// Why one step of [`run_subscription`] failed; the step is retried.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error("reading the next batch failed: {0}")]
+    Read(#[source] EventStoreError),
+    #[error("handling a batch failed: {0}")]
+    Handle(#[source] HandlerError),
+}
 
 /// Something that handles batches of events, idempotently.
 #[async_trait]
@@ -213,7 +256,8 @@ pub async fn run_leased_subscription<H: EventHandler>(
             () = shutdown.as_mut() => return,
             lease = leases.acquire(&config.name) => lease,
         };
-        let opened = Subscription::open(store.clone(), checkpoints.clone(), config.clone()).await;
+        let opened =
+            CatchUpSubscription::open(store.clone(), checkpoints.clone(), config.clone()).await;
         let subscription = match opened {
             Ok(subscription) => subscription,
             Err(error) => {
@@ -240,7 +284,7 @@ pub async fn run_leased_subscription<H: EventHandler>(
 /// rewinds to the last checkpoint and tries again, so work resumes by itself
 /// when the database or the broker comes back.
 pub async fn run_subscription<H: EventHandler>(
-    mut subscription: Subscription,
+    mut subscription: CatchUpSubscription,
     mut handler: H,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -270,7 +314,7 @@ pub async fn run_subscription<H: EventHandler>(
             if let Some(at) = not_before.take() {
                 tokio::time::sleep_until(at).await;
             }
-            let batch = subscription.next_batch().await.map_err(|e| e.to_string())?;
+            let batch = subscription.next_batch().await.map_err(StepError::Read)?;
             let started = tokio::time::Instant::now();
             if !min_batch_interval.is_zero() && !batch.is_empty() {
                 not_before = Some(started + min_batch_interval);
@@ -278,11 +322,11 @@ pub async fn run_subscription<H: EventHandler>(
             let Some(last) = batch.last().map(|e| e.position) else {
                 return Ok(None);
             };
-            handler.handle(&batch).await.map_err(|e| e.0)?;
+            handler.handle(&batch).await.map_err(StepError::Handle)?;
             batch_seconds.record(started.elapsed().as_secs_f64());
             events_handled.increment(batch.len() as u64);
             handled_position.set(last.value() as f64);
-            Ok::<_, String>(Some(last))
+            Ok::<_, StepError>(Some(last))
         };
         let result = tokio::select! {
             () = &mut shutdown => {
@@ -313,8 +357,9 @@ pub async fn run_subscription<H: EventHandler>(
                     }
                 }
             }
-            Err(reason) => {
-                tracing::warn!(subscription = subscription.name(), %reason, ?backoff, "subscription step failed, retrying");
+            Err(error) => {
+                let cause = std::error::Error::source(&error).map(ToString::to_string);
+                tracing::warn!(subscription = subscription.name(), %error, cause, ?backoff, "subscription step failed, retrying");
                 failures.increment(1);
                 subscription.rewind();
                 handled = None;

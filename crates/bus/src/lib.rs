@@ -10,7 +10,7 @@
 //!
 //! Both pass the conformance suite in `tests/conformance/`. Delivery is
 //! at least once with either: consumers de-duplicate by message id
-//! ([`orderflow_app::ports::bus::Deduplicator`]) and stay idempotent.
+//! ([`orderflow_app::messaging::Deduplicator`]) and stay idempotent.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod backoff;

@@ -13,9 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderflow_app::ports::bus::{
-    BusError, Deduplicator, Delivery, MessageSubscriber, SubscriptionSpec,
-};
+use orderflow_app::messaging::Deduplicator;
+use orderflow_app::ports::bus::{BusError, Delivery, MessageSubscriber, SubscriptionSpec};
 use orderflow_app::push::{PUSH_UPDATE_ROUTING_PREFIX, PushUpdateIntegrationMessage};
 
 use crate::PushHub;

@@ -17,7 +17,6 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use orderflow_app::Mediator;
-use orderflow_app::consumer::run_consumer;
 use orderflow_app::gateway::{
     OrderCommands, OrderCreatedNotifier, ReadModelProjection, notification_subscription,
     read_model_subscription,
@@ -25,12 +24,13 @@ use orderflow_app::gateway::{
 use orderflow_app::integration::{
     CreateOrderConsumer, IntegrationEventPublisher, create_order_subscription,
 };
+use orderflow_app::messaging::run_consumer;
 use orderflow_app::orders::OrderHandlers;
 use orderflow_app::ports::SystemClock;
 use orderflow_app::ports::bus::{MessageBus, SubscriptionSpec};
 use orderflow_app::push::PushPublisher;
 use orderflow_app::subscription::{
-    Subscription, SubscriptionConfig, run_leased_subscription, run_subscription,
+    CatchUpSubscription, SubscriptionConfig, run_leased_subscription, run_subscription,
 };
 use orderflow_auth::{DevIssuer, TokenValidator};
 use orderflow_http::{
@@ -383,7 +383,7 @@ impl Application {
             return Ok(());
         }
         let subscription =
-            Subscription::open(stores.events.clone(), stores.checkpoints.clone(), config)
+            CatchUpSubscription::open(stores.events.clone(), stores.checkpoints.clone(), config)
                 .await
                 .with_context(|| format!("cannot open the {name} subscription"))?;
         self.workers.push(tokio::spawn(run_subscription(

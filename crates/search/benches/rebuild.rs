@@ -30,7 +30,7 @@ use orderflow_app::ports::{
     SearchQuery, StreamName,
 };
 use orderflow_app::subscription::{
-    EventHandler, HandlerError, Subscription, SubscriptionConfig, run_subscription,
+    CatchUpSubscription, EventHandler, HandlerError, SubscriptionConfig, run_subscription,
 };
 use orderflow_domain::{OrderCommand, OrderEvent, OrderId, OrderStatus, UserId, decide, testing};
 use orderflow_search::{
@@ -126,7 +126,7 @@ async fn read_everything(store: Arc<SqliteEventStore>, batch: usize) -> Duration
         ..SubscriptionConfig::new(format!("read-only-{}", Uuid::now_v7()))
     };
     let started = Instant::now();
-    let subscription = Subscription::open(store.clone(), store, config)
+    let subscription = CatchUpSubscription::open(store.clone(), store, config)
         .await
         .unwrap();
     let (progress, mut read) = tokio::sync::watch::channel(Position::START);

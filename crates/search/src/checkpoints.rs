@@ -1,5 +1,5 @@
 //! Projection checkpoints kept in the search index itself, behind the
-//! event store's [`CheckpointStore`] port, so a [`Subscription`] can resume
+//! event store's [`CheckpointStore`] port, so a [`CatchUpSubscription`] can resume
 //! from them.
 //!
 //! Guarantees: [`CheckpointStore::load_checkpoint`] returns what the index
@@ -9,7 +9,7 @@
 //! when the index is behind; the search projection has normally committed
 //! the same position with its documents already.
 //!
-//! [`Subscription`]: orderflow_app::subscription::Subscription
+//! [`CatchUpSubscription`]: orderflow_app::subscription::CatchUpSubscription
 
 use std::sync::Arc;
 

@@ -24,7 +24,7 @@ use hdrhistogram::Histogram;
 use orderflow_app::ports::{
     CheckpointStore, EventStore, ExpectedRevision, NewEvent, Position, StreamName,
 };
-use orderflow_app::subscription::{Subscription, SubscriptionConfig};
+use orderflow_app::subscription::{CatchUpSubscription, SubscriptionConfig};
 use orderflow_domain::{OrderCommand, OrderEvent, OrderId, decide, testing};
 use orderflow_store::postgres::PostgresOptions;
 use orderflow_store::{PostgresEventStore, SqliteEventStore};
@@ -94,7 +94,7 @@ async fn catch_up(store: Arc<dyn Store>) -> (u64, f64) {
         batch_size: 1_000,
         ..SubscriptionConfig::new(name)
     };
-    let mut subscription = Subscription::open(store.clone(), store, config)
+    let mut subscription = CatchUpSubscription::open(store.clone(), store, config)
         .await
         .unwrap();
     let started = Instant::now();

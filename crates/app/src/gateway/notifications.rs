@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::consumer::{Handled, MessageHandler};
 use crate::integration::messages::{ORDER_CREATED_KIND, OrderCreatedIntegrationEvent};
+use crate::messaging::{Handled, MessageHandler};
 use crate::ports::bus::{Delivery, Message, MessagePublisher};
 use crate::push::{
     PUSH_UPDATE_MESSAGE_KIND, PUSH_UPDATE_ROUTING_PREFIX, PushUpdateIntegrationMessage,

@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::consumer::{Handled, MessageHandler};
 use crate::integration::messages::{
     ORDER_CANCELLED_KIND, ORDER_CONFIRMED_KIND, ORDER_CREATED_KIND, OrderCreatedIntegrationEvent,
     OrderStatusIntegrationEvent,
 };
+use crate::messaging::{Handled, MessageHandler};
 use crate::ports::bus::Delivery;
 use crate::ports::read_model::OrderReadModel;
 

@@ -18,9 +18,9 @@ use super::messages::{
     CREATE_ORDER_RESPONSE_KIND, CommandSender, CreateOrderCommand, CreateOrderRejection,
     CreateOrderReply, CreateOrderResponse,
 };
-use crate::consumer::{Handled, MessageHandler};
 use crate::context::{Actor, IdempotencyKey, RequestContext};
 use crate::mediator::Mediator;
+use crate::messaging::{Handled, MessageHandler};
 use crate::orders::{OrderHandlers, PlaceOrder};
 use crate::ports::bus::{Delivery, Message};
 

@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
+use crate::recorded::decode_order_event;
 use async_trait::async_trait;
-use orderflow_domain::OrderEvent;
 
 use super::messages::OrderIntegrationEvent;
 use crate::ports::RecordedEvent;
@@ -42,28 +42,13 @@ impl IntegrationEventPublisher {
     }
 
     fn message_for(event: &RecordedEvent) -> Result<Option<Message>, HandlerError> {
-        if !matches!(
-            event.event_type.as_str(),
-            "OrderCreated" | "OrderConfirmed" | "OrderCancelled"
-        ) {
-            return Ok(None);
-        }
-        let decoded =
-            OrderEvent::decode(&event.event_type, event.schema_version, event.data.clone())
-                .map_err(|error| {
-                    HandlerError(format!(
-                        "event {} of {} does not decode: {error}",
-                        event.id, event.stream
-                    ))
-                })?;
+        let decoded = decode_order_event(event).map_err(HandlerError::of)?;
         let message_id = uuid::Uuid::new_v5(&INTEGRATION_MESSAGE_IDS, event.id.as_bytes());
         let Some(integration) = OrderIntegrationEvent::of(&decoded, message_id, event.revision)
         else {
             return Ok(None);
         };
-        let body = integration
-            .to_json()
-            .map_err(|error| HandlerError(error.to_string()))?;
+        let body = integration.to_json().map_err(HandlerError::of)?;
         let message = Message::new(integration.kind(), integration.routing_key(), body)
             .with_id(integration.message_id())
             .with_correlation_id(event.metadata.correlation_id);
@@ -84,6 +69,6 @@ impl EventHandler for IntegrationEventPublisher {
         self.bus
             .publish_batch(messages)
             .await
-            .map_err(|error| HandlerError(format!("publishing integration events: {error}")))
+            .map_err(|error| HandlerError::new("publishing integration events", error))
     }
 }

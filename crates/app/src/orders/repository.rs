@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::context::RequestContext;
 use crate::error::AppError;
 use crate::ports::{EventMetadata, EventStore, NewEvent, StreamName};
+use crate::recorded::decode_order_event;
 
 /// Events read per page when loading a stream.
 const PAGE: usize = 1_000;
@@ -35,17 +36,8 @@ pub(crate) async fn load(
         let from = revision.map_or(0, |r: u64| r + 1);
         let page = store.read_stream(&stream, from, PAGE).await?;
         for recorded in &page {
-            let event = OrderEvent::decode(
-                &recorded.event_type,
-                recorded.schema_version,
-                recorded.data.clone(),
-            )
-            .map_err(|error| {
-                AppError::Internal(format!(
-                    "event {} of {stream} does not decode: {error}",
-                    recorded.revision
-                ))
-            })?;
+            let event = decode_order_event(recorded)
+                .map_err(|error| AppError::Internal(error.to_string()))?;
             events.push(event);
             revision = Some(recorded.revision);
         }

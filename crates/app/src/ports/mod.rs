@@ -8,8 +8,8 @@ pub mod read_model;
 pub mod search;
 
 pub use bus::{
-    BusError, Deduplicator, Delivery, Message, MessageBus, MessagePublisher, MessageRequester,
-    MessageSubscriber, QueueMode, Subscription, SubscriptionSpec,
+    BusError, Delivery, Message, MessageBus, MessagePublisher, MessageRequester, MessageSubscriber,
+    QueueMode, QueueSubscription, SubscriptionSpec,
 };
 pub use clock::{Clock, SystemClock};
 pub use lease::{Lease, Leases};

@@ -15,6 +15,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
+use crate::recorded::decode_order_event;
 use async_trait::async_trait;
 use orderflow_domain::{OrderEvent, OrderId, fold};
 
@@ -87,30 +88,37 @@ impl PushPublisher {
 
     /// Learns from `event`, and returns the message it calls for, if any.
     async fn handle_one(&mut self, event: &RecordedEvent) -> Result<Option<Message>, HandlerError> {
-        let make_payload: fn(String) -> PushUpdatePayload = match event.event_type.as_str() {
-            "OrderCreated" | "OrderSubscriptionAdded" => {
-                self.learn(event)?;
+        let decoded = decode_order_event(event).map_err(HandlerError::of)?;
+        let (order_id, payload) = match decoded {
+            OrderEvent::OrderConfirmed { order_id, .. } => (
+                order_id,
+                PushUpdatePayload::OrderConfirmed {
+                    order_id: order_id.to_string(),
+                },
+            ),
+            OrderEvent::OrderCancelled { order_id, .. } => (
+                order_id,
+                PushUpdatePayload::OrderCancelled {
+                    order_id: order_id.to_string(),
+                },
+            ),
+            learned => {
+                self.learn(learned);
                 return Ok(None);
             }
-            "OrderConfirmed" => |order_id| PushUpdatePayload::OrderConfirmed { order_id },
-            "OrderCancelled" => |order_id| PushUpdatePayload::OrderCancelled { order_id },
-            _ => return Ok(None),
-        };
-        let Ok(order_id) = OrderId::from_stream_name(event.stream.as_str()) else {
-            return Ok(None);
         };
         let subscriber_ids = self.subscribers_at(event, order_id).await?;
         let message = PushUpdateIntegrationMessage {
             message_id: uuid::Uuid::new_v5(&PUSH_MESSAGE_IDS, event.id.as_bytes()),
             subscriber_ids,
-            payload: make_payload(order_id.to_string()),
+            payload,
         };
         let routing_key = format!(
             "{PUSH_UPDATE_ROUTING_PREFIX}{}",
             message.payload.type_name()
         );
         let published = Message::json(PUSH_UPDATE_MESSAGE_KIND, routing_key, &message)
-            .map_err(|error| HandlerError(error.to_string()))?
+            .map_err(HandlerError::of)?
             .with_id(message.message_id)
             .with_correlation_id(event.metadata.correlation_id);
         Ok(Some(published))
@@ -118,13 +126,8 @@ impl PushPublisher {
 
     /// Follows a creation or a new subscriber. An order created before this
     /// process saw it stays unknown (it is folded from its stream when asked).
-    fn learn(&mut self, event: &RecordedEvent) -> Result<(), HandlerError> {
-        let decoded =
-            OrderEvent::decode(&event.event_type, event.schema_version, event.data.clone())
-                .map_err(|error| {
-                    HandlerError(format!("event {} does not decode: {error}", event.id))
-                })?;
-        match decoded {
+    fn learn(&mut self, event: OrderEvent) {
+        match event {
             OrderEvent::OrderCreated {
                 order_id, buyer_id, ..
             } => {
@@ -141,7 +144,6 @@ impl PushPublisher {
             }
             _ => {}
         }
-        Ok(())
     }
 
     /// The order's subscribers as of `event`, and its buyer.
@@ -157,14 +159,14 @@ impl PushPublisher {
             .store
             .read_stream(&event.stream, 0, event.revision as usize + 1)
             .await
-            .map_err(|error| HandlerError(error.to_string()))?;
+            .map_err(HandlerError::of)?;
         let events = history
             .iter()
-            .map(|e| OrderEvent::decode(&e.event_type, e.schema_version, e.data.clone()))
+            .map(decode_order_event)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| HandlerError(format!("order {order_id} does not decode: {error}")))?;
+            .map_err(HandlerError::of)?;
         let Some(order) = fold(&events) else {
-            return Err(HandlerError(format!(
+            return Err(HandlerError::invariant(format!(
                 "order {order_id} has no OrderCreated"
             )));
         };
@@ -189,7 +191,7 @@ impl PushPublisher {
         self.bus
             .publish_batch(messages)
             .await
-            .map_err(|error| HandlerError(format!("publishing push updates: {error}")))
+            .map_err(|error| HandlerError::new("publishing push updates", error))
     }
 }
 

@@ -10,7 +10,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use orderflow_app::ports::bus::{BusError, Delivery, Message, QueueMode, Settle, Subscription};
+use orderflow_app::ports::bus::{
+    BusError, Delivery, Message, QueueMode, QueueSubscription, Settle,
+};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::queue::{Envelope, Queue, lock};
@@ -21,9 +23,9 @@ pub(crate) fn spawn_consumer(
     shared: Arc<Shared>,
     queue: Arc<Queue>,
     prefetch: u16,
-) -> Subscription {
+) -> QueueSubscription {
     let (deliveries, receiver) = mpsc::channel(1);
-    let subscription = Subscription::new(queue.name.clone(), receiver);
+    let subscription = QueueSubscription::new(queue.name.clone(), receiver);
     tokio::spawn(feed(shared, queue, prefetch, deliveries));
     subscription
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use orderflow_app::ports::bus::{
     BusError, Message, MessagePublisher, MessageRequester, MessageSubscriber, QueueMode,
-    Subscription, SubscriptionSpec,
+    QueueSubscription, SubscriptionSpec,
 };
 use tokio::sync::oneshot;
 
@@ -163,7 +163,7 @@ impl MessagePublisher for InProcessBus {
 
 #[async_trait]
 impl MessageSubscriber for InProcessBus {
-    async fn subscribe(&self, spec: SubscriptionSpec) -> Result<Subscription, BusError> {
+    async fn subscribe(&self, spec: SubscriptionSpec) -> Result<QueueSubscription, BusError> {
         spec.validate()?;
         let queue = {
             let mut queues = lock(&self.shared.queues);

@@ -4,7 +4,7 @@
 //! Guarantees: a subscription re-opens its channel, re-declares its queue and
 //! bindings and consumes again after any loss (broker restart, closed
 //! connection, cancelled consumer), with jittered exponential backoff and
-//! without a manual step, until the [`Subscription`] is dropped or the bus is
+//! without a manual step, until the [`QueueSubscription`] is dropped or the bus is
 //! closed. Deliveries handed out before a loss can no longer be settled
 //! (`Unavailable`): the broker redelivers them. A delivery dropped unsettled
 //! is nacked with requeue (`settle.rs`). A message without a UUID id or a
@@ -18,7 +18,7 @@ use futures::StreamExt;
 use lapin::options::{BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, Consumer};
-use orderflow_app::ports::bus::{BusError, Delivery, Subscription, SubscriptionSpec};
+use orderflow_app::ports::bus::{BusError, Delivery, QueueSubscription, SubscriptionSpec};
 use tokio::sync::mpsc;
 
 use super::connection::Connector;
@@ -42,11 +42,11 @@ pub(crate) struct Consuming {
 pub(crate) async fn subscribe(
     consuming: Consuming,
     spec: SubscriptionSpec,
-) -> Result<Subscription, BusError> {
+) -> Result<QueueSubscription, BusError> {
     spec.validate()?;
     let first = open(&consuming.connector, &spec).await?;
     let (deliveries, receiver) = mpsc::channel(1);
-    let subscription = Subscription::new(spec.queue.clone(), receiver);
+    let subscription = QueueSubscription::new(spec.queue.clone(), receiver);
     tokio::spawn(run(consuming, spec, first, deliveries));
     Ok(subscription)
 }

@@ -32,7 +32,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lapin::options::{BasicAckOptions, BasicGetOptions, ExchangeDeleteOptions, QueueDeleteOptions};
 use orderflow_app::ports::bus::{
-    BusError, Message, MessagePublisher, MessageRequester, MessageSubscriber, Subscription,
+    BusError, Message, MessagePublisher, MessageRequester, MessageSubscriber, QueueSubscription,
     SubscriptionSpec,
 };
 
@@ -178,7 +178,7 @@ impl MessagePublisher for RabbitBus {
 
 #[async_trait]
 impl MessageSubscriber for RabbitBus {
-    async fn subscribe(&self, spec: SubscriptionSpec) -> Result<Subscription, BusError> {
+    async fn subscribe(&self, spec: SubscriptionSpec) -> Result<QueueSubscription, BusError> {
         let consuming = Consuming {
             connector: self.inner.connector.clone(),
             publisher: self.inner.publisher.clone(),

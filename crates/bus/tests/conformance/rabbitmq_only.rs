@@ -11,7 +11,8 @@ use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions}
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Connection, ConnectionProperties};
 use orderflow_app::ports::bus::{
-    BusError, MessagePublisher, MessageRequester, MessageSubscriber, Subscription, SubscriptionSpec,
+    BusError, MessagePublisher, MessageRequester, MessageSubscriber, QueueSubscription,
+    SubscriptionSpec,
 };
 use orderflow_bus::{RabbitBus, RabbitConfig};
 use uuid::Uuid;
@@ -212,7 +213,7 @@ async fn consumers_publishers_and_requesters_resume_after_the_connection_is_kill
     .await;
 }
 
-async fn received_within(subscription: &mut Subscription, wait: Duration) -> bool {
+async fn received_within(subscription: &mut QueueSubscription, wait: Duration) -> bool {
     let mut received = false;
     while let Ok(Some(delivery)) = tokio::time::timeout(wait, subscription.next()).await {
         received = true;

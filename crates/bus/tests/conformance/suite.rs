@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use orderflow_app::ports::bus::{BusError, Deduplicator, Message};
+use orderflow_app::messaging::Deduplicator;
+use orderflow_app::ports::bus::{BusError, Message};
 use uuid::Uuid;
 
 use crate::backends::Backend;
@@ -98,7 +99,9 @@ pub async fn topic_patterns_route_like_an_amqp_topic_exchange(backend: &Backend)
     );
 }
 
-async fn keys_until_end(subscription: &mut orderflow_app::ports::bus::Subscription) -> Vec<String> {
+async fn keys_until_end(
+    subscription: &mut orderflow_app::ports::bus::QueueSubscription,
+) -> Vec<String> {
     let mut keys = Vec::new();
     loop {
         let delivery = next(subscription).await;

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use orderflow_app::ports::bus::{Delivery, Message, Subscription};
+use orderflow_app::ports::bus::{Delivery, Message, QueueSubscription};
 
 /// Long enough for a loaded machine, short enough to fail a hung test.
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
 /// The next delivery, or a failed test.
-pub async fn next(subscription: &mut Subscription) -> Delivery {
+pub async fn next(subscription: &mut QueueSubscription) -> Delivery {
     tokio::time::timeout(PATIENCE, subscription.next())
         .await
         .unwrap_or_else(|_| {
@@ -21,7 +21,7 @@ pub async fn next(subscription: &mut Subscription) -> Delivery {
 }
 
 /// Asserts that nothing arrives for `quiet`.
-pub async fn nothing_within(subscription: &mut Subscription, quiet: Duration) {
+pub async fn nothing_within(subscription: &mut QueueSubscription, quiet: Duration) {
     if let Ok(Some(delivery)) = tokio::time::timeout(quiet, subscription.next()).await {
         panic!(
             "unexpected delivery {} ({}) on {}",

@@ -25,7 +25,7 @@ fn context(user: &str, is_admin: bool) -> RequestContext {
     })
 }
 
-async fn next_push(subscription: &mut orderflow_app::ports::Subscription) -> BTreeSet<String> {
+async fn next_push(subscription: &mut orderflow_app::ports::QueueSubscription) -> BTreeSet<String> {
     let delivery = tokio::time::timeout(Duration::from_secs(5), subscription.next())
         .await
         .expect("a push update")

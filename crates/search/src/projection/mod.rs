@@ -31,7 +31,10 @@ use orderflow_app::ports::{
     EventStore, EventStoreError, IndexUpdate, OrderDocument, Position, ProjectionCheckpoint,
     RecordedEvent, SearchIndex, StreamName,
 };
-use orderflow_app::subscription::{EventHandler, HandlerError, Subscription, SubscriptionConfig};
+use orderflow_app::recorded::{RecordedEventError, decode_order_event};
+use orderflow_app::subscription::{
+    CatchUpSubscription, EventHandler, HandlerError, SubscriptionConfig,
+};
 use orderflow_domain::{OrderEvent, OrderId};
 use tokio::sync::watch;
 
@@ -97,10 +100,10 @@ pub async fn subscribe(
     store: Arc<dyn EventStore>,
     index: Arc<dyn SearchIndex>,
     config: SubscriptionConfig,
-) -> Result<(Subscription, SearchProjection), EventStoreError> {
+) -> Result<(CatchUpSubscription, SearchProjection), EventStoreError> {
     let checkpoints = Arc::new(IndexCheckpoints::new(index.clone()));
     let name = config.name.clone();
-    let subscription = Subscription::open(store.clone(), checkpoints, config).await?;
+    let subscription = CatchUpSubscription::open(store.clone(), checkpoints, config).await?;
     let projection = SearchProjection::new(name, index, store);
     projection
         .progress
@@ -209,7 +212,7 @@ impl SearchProjection {
             }
             for recorded in events {
                 next = recorded.revision + 1;
-                let event = decode(&recorded)?;
+                let event = decode_order_event(&recorded)?;
                 fold(document, event, recorded.revision).map_err(|error| {
                     ProjectionError::Fold(format!("order {}: {error}", order.id))
                 })?;
@@ -223,21 +226,15 @@ impl SearchProjection {
 impl EventHandler for SearchProjection {
     #[tracing::instrument(skip_all, fields(projection = %self.name, events = events.len()), err)]
     async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
-        self.index_batch(events)
-            .await
-            .map_err(|error| HandlerError(error.to_string()))
+        self.index_batch(events).await.map_err(HandlerError::of)
     }
 }
 
 /// Why a batch could not be indexed; the subscription retries it.
 #[derive(Debug, thiserror::Error)]
 enum ProjectionError {
-    #[error("cannot decode event {event_id} of {stream}: {reason}")]
-    Decode {
-        event_id: uuid::Uuid,
-        stream: StreamName,
-        reason: String,
-    },
+    #[error(transparent)]
+    Decode(#[from] RecordedEventError),
     #[error("{0}")]
     Fold(String),
     #[error(transparent)]
@@ -261,7 +258,7 @@ fn group_by_order(events: &[RecordedEvent]) -> Result<Vec<OrderEvents>, Projecti
         if recorded.stream.category() != ORDER_CATEGORY {
             continue;
         }
-        let event = decode(recorded)?;
+        let event = decode_order_event(recorded)?;
         let id = event.order_id();
         let slot = *slots.entry(id).or_insert_with(|| {
             orders.push(OrderEvents {
@@ -274,30 +271,6 @@ fn group_by_order(events: &[RecordedEvent]) -> Result<Vec<OrderEvents>, Projecti
         orders[slot].events.push((event, recorded.revision));
     }
     Ok(orders)
-}
-
-/// Decodes an event of an order stream, checking it belongs to that order.
-fn decode(recorded: &RecordedEvent) -> Result<OrderEvent, ProjectionError> {
-    let failed = |reason: String| ProjectionError::Decode {
-        event_id: recorded.id,
-        stream: recorded.stream.clone(),
-        reason,
-    };
-    let event = OrderEvent::decode(
-        &recorded.event_type,
-        recorded.schema_version,
-        recorded.data.clone(),
-    )
-    .map_err(|error| failed(error.to_string()))?;
-    let stream_order = OrderId::from_stream_name(recorded.stream.as_str())
-        .map_err(|error| failed(error.to_string()))?;
-    if stream_order != event.order_id() {
-        return Err(failed(format!(
-            "the event is about order {}",
-            event.order_id()
-        )));
-    }
-    Ok(event)
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ fn an_order_event_that_does_not_decode_fails_the_batch() {
     )];
     assert!(matches!(
         group_by_order(&unknown),
-        Err(ProjectionError::Decode { .. })
+        Err(ProjectionError::Decode(_))
     ));
     let bad_body = [recorded(
         &stream,

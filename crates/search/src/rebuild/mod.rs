@@ -131,7 +131,7 @@ async fn catch_up(
         projection
             .handle(&batch)
             .await
-            .map_err(|error| failed(error.0))?;
+            .map_err(|error| failed(error.to_string()))?;
         subscription.acknowledge(last).await.map_err(failed)?;
     }
     Ok(subscription.acknowledged())

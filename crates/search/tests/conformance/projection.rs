@@ -9,7 +9,7 @@ use orderflow_app::ports::{
     Position, SearchIndex, SearchQuery, StreamName,
 };
 use orderflow_app::subscription::{
-    EventHandler, Subscription, SubscriptionConfig, run_subscription,
+    CatchUpSubscription, EventHandler, SubscriptionConfig, run_subscription,
 };
 use orderflow_domain::testing::{self, order_id, user};
 use orderflow_domain::{OrderCommand, OrderEvent, OrderStatus, decide};
@@ -67,7 +67,7 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn start<H: EventHandler + 'static>(subscription: Subscription, handler: H) -> Self {
+    pub fn start<H: EventHandler + 'static>(subscription: CatchUpSubscription, handler: H) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_subscription(subscription, handler, async {
             let _ = stopped.await;
@@ -196,7 +196,7 @@ pub async fn replaying_from_the_first_event_gives_the_same_index(backend: &dyn B
 
     // A second pass over every event, on top of the full index.
     let checkpoints: Arc<dyn CheckpointStore> = events.store.clone();
-    let subscription = Subscription::open(store.clone(), checkpoints, config("replay"))
+    let subscription = CatchUpSubscription::open(store.clone(), checkpoints, config("replay"))
         .await
         .unwrap();
     let projection = SearchProjection::new("replay", index.clone(), store.clone());
@@ -227,9 +227,10 @@ pub async fn a_crash_between_the_index_commit_and_the_checkpoint_is_harmless(
     let index = backend.open().await;
 
     // The index commits a batch; the process dies before the checkpoint moves.
-    let mut subscription = Subscription::open(store.clone(), checkpoints.clone(), config("crashy"))
-        .await
-        .unwrap();
+    let mut subscription =
+        CatchUpSubscription::open(store.clone(), checkpoints.clone(), config("crashy"))
+            .await
+            .unwrap();
     let mut projection = SearchProjection::new("crashy", index.clone(), store.clone());
     let batch = subscription.poll().await.unwrap();
     assert!(!batch.is_empty());
@@ -242,7 +243,7 @@ pub async fn a_crash_between_the_index_commit_and_the_checkpoint_is_harmless(
     confirm(&*store, 1).await;
 
     // The restart reads the same events again from the old checkpoint.
-    let subscription = Subscription::open(store.clone(), checkpoints, config("crashy"))
+    let subscription = CatchUpSubscription::open(store.clone(), checkpoints, config("crashy"))
         .await
         .unwrap();
     let projection = SearchProjection::new("crashy", index.clone(), store.clone());

@@ -10,7 +10,7 @@ use orderflow_app::ports::{
     Position, StreamName,
 };
 use orderflow_app::subscription::{
-    EventHandler, HandlerError, Subscription, SubscriptionConfig, run_subscription,
+    CatchUpSubscription, EventHandler, HandlerError, SubscriptionConfig, run_subscription,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -366,7 +366,7 @@ pub async fn a_subscription_catches_up_then_is_woken_by_new_events(backend: &dyn
     // A poll interval far beyond the test's patience: only the store's
     // notification can deliver the live event in time.
     let config = subscription_config("catch-up", Duration::from_secs(600));
-    let mut subscription = Subscription::open(store.clone(), store.clone(), config)
+    let mut subscription = CatchUpSubscription::open(store.clone(), store.clone(), config)
         .await
         .unwrap();
     let mut seen = 0;
@@ -414,7 +414,7 @@ pub async fn a_subscription_redelivers_unacknowledged_events_after_a_restart(
         batch_size: 2,
         ..subscription_config("projection", Duration::from_millis(50))
     };
-    let mut subscription = Subscription::open(store.clone(), store.clone(), config.clone())
+    let mut subscription = CatchUpSubscription::open(store.clone(), store.clone(), config.clone())
         .await
         .unwrap();
     let first = subscription.next_batch().await.unwrap();
@@ -424,7 +424,7 @@ pub async fn a_subscription_redelivers_unacknowledged_events_after_a_restart(
     drop(subscription);
 
     let restarted = backend.open().await;
-    let mut subscription = Subscription::open(restarted.clone(), restarted, config)
+    let mut subscription = CatchUpSubscription::open(restarted.clone(), restarted, config)
         .await
         .unwrap();
     let again = subscription.next_batch().await.unwrap();
@@ -498,7 +498,7 @@ pub async fn concurrent_appenders_never_make_a_live_subscriber_skip_or_repeat(
 
     let reader = backend.open().await;
     let config = subscription_config("live", Duration::from_millis(20));
-    let mut subscription = Subscription::open(reader.clone(), reader.clone(), config)
+    let mut subscription = CatchUpSubscription::open(reader.clone(), reader.clone(), config)
         .await
         .unwrap();
 
@@ -601,7 +601,7 @@ pub async fn a_minimum_batch_interval_gathers_a_burst_into_one_batch(backend: &d
         min_batch_interval: Duration::from_millis(500),
         ..subscription_config("gathering", Duration::from_millis(20))
     };
-    let subscription = Subscription::open(store.clone(), store.clone(), config)
+    let subscription = CatchUpSubscription::open(store.clone(), store.clone(), config)
         .await
         .unwrap();
     let (sizes, mut batches) = tokio::sync::mpsc::unbounded_channel();

@@ -20,7 +20,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::task::JoinSet;
 
-use crate::ports::bus::{Deduplicator, Delivery, MessageSubscriber, SubscriptionSpec};
+use super::Deduplicator;
+use crate::ports::bus::{Delivery, MessageSubscriber, SubscriptionSpec};
 
 /// Message ids remembered per consumer for de-duplication.
 const DEDUP_CAPACITY: usize = 100_000;
