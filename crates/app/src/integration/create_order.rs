@@ -1,5 +1,5 @@
 //! The order service's `CreateOrderConsumer`: runs the very mediator request
-//! `POST /orders` runs ([`PlaceOrder`]), then answers the requester.
+//! `POST /orders` runs ([`PlaceOrderRequest`]), then answers the requester.
 //!
 //! Guarantees: the command id is the request's idempotency key, so a command
 //! delivered twice (a redelivery after a crash, a retry after a gateway
@@ -21,7 +21,7 @@ use super::messages::{
 use crate::context::{Actor, IdempotencyKey, RequestContext};
 use crate::mediator::Mediator;
 use crate::messaging::{Handled, MessageHandler};
-use crate::orders::{OrderHandlers, PlaceOrder};
+use crate::orders::{OrderHandlers, PlaceOrderRequest};
 use crate::ports::bus::{Delivery, Message};
 
 /// Consumes `CreateOrderCommand`s.
@@ -105,7 +105,7 @@ impl MessageHandler for CreateOrderConsumer {
             .mediator
             .send(
                 &context,
-                PlaceOrder {
+                PlaceOrderRequest {
                     order: command.order,
                 },
             )

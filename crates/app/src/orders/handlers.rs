@@ -9,7 +9,10 @@ use orderflow_domain::{
 
 use super::OrderChange;
 use super::repository::{load, new_events, stream_of};
-use super::requests::{CancelOrder, ConfirmOrder, GetOrder, PlaceOrder, SubscribeToOrder};
+use super::requests::{
+    CancelOrderRequest, ConfirmOrderRequest, GetOrderRequest, PlaceOrderRequest,
+    SubscribeToOrderRequest,
+};
 use crate::context::{Actor, RequestContext};
 use crate::error::AppError;
 use crate::mediator::{Handle, Request};
@@ -98,7 +101,7 @@ impl OrderHandlers {
 }
 
 #[async_trait]
-impl Handle<PlaceOrder> for OrderHandlers {
+impl Handle<PlaceOrderRequest> for OrderHandlers {
     async fn handle(
         &self,
         context: &RequestContext,
@@ -117,7 +120,7 @@ impl Handle<PlaceOrder> for OrderHandlers {
             .append(
                 &stream,
                 ExpectedRevision::NoStream,
-                new_events(context, PlaceOrder::NAME, &events, now),
+                new_events(context, PlaceOrderRequest::NAME, &events, now),
             )
             .await
             .map_err(|error| match error {
@@ -157,36 +160,36 @@ impl Handle<PlaceOrder> for OrderHandlers {
 }
 
 #[async_trait]
-impl Handle<ConfirmOrder> for OrderHandlers {
+impl Handle<ConfirmOrderRequest> for OrderHandlers {
     async fn handle(
         &self,
         context: &RequestContext,
         order_id: OrderId,
     ) -> Result<OrderChange, AppError> {
         let command = OrderCommand::Confirm(orderflow_domain::ConfirmOrder { order_id });
-        self.change(context, ConfirmOrder::NAME, order_id, command)
+        self.change(context, ConfirmOrderRequest::NAME, order_id, command)
             .await
     }
 }
 
 #[async_trait]
-impl Handle<CancelOrder> for OrderHandlers {
+impl Handle<CancelOrderRequest> for OrderHandlers {
     async fn handle(
         &self,
         context: &RequestContext,
-        cancel: CancelOrder,
+        cancel: CancelOrderRequest,
     ) -> Result<OrderChange, AppError> {
         let command = OrderCommand::Cancel(orderflow_domain::CancelOrder {
             order_id: cancel.order_id,
             reason: cancel.reason,
         });
-        self.change(context, CancelOrder::NAME, cancel.order_id, command)
+        self.change(context, CancelOrderRequest::NAME, cancel.order_id, command)
             .await
     }
 }
 
 #[async_trait]
-impl Handle<SubscribeToOrder> for OrderHandlers {
+impl Handle<SubscribeToOrderRequest> for OrderHandlers {
     async fn handle(
         &self,
         context: &RequestContext,
@@ -196,13 +199,13 @@ impl Handle<SubscribeToOrder> for OrderHandlers {
             order_id,
             subscriber_id,
         });
-        self.change(context, SubscribeToOrder::NAME, order_id, command)
+        self.change(context, SubscribeToOrderRequest::NAME, order_id, command)
             .await
     }
 }
 
 #[async_trait]
-impl Handle<GetOrder> for OrderHandlers {
+impl Handle<GetOrderRequest> for OrderHandlers {
     async fn handle(&self, context: &RequestContext, order_id: OrderId) -> Result<Order, AppError> {
         match load(self.store.as_ref(), order_id).await?.order {
             Some(order) if Self::visible_to(&order, &context.actor) => Ok(order),

@@ -13,7 +13,10 @@ mod requests;
 
 pub use handlers::OrderHandlers;
 pub use repository::to_new_event;
-pub use requests::{CancelOrder, ConfirmOrder, GetOrder, PlaceOrder, SubscribeToOrder};
+pub use requests::{
+    CancelOrderRequest, ConfirmOrderRequest, GetOrderRequest, PlaceOrderRequest,
+    SubscribeToOrderRequest,
+};
 
 use orderflow_domain::Order;
 

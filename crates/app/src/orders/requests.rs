@@ -10,11 +10,11 @@ use crate::orders::OrderChange;
 
 /// A buyer places an order (`POST /orders`).
 #[derive(Debug, Clone)]
-pub struct PlaceOrder {
+pub struct PlaceOrderRequest {
     pub order: RawOrder,
 }
 
-impl Request for PlaceOrder {
+impl Request for PlaceOrderRequest {
     type Validated = CreateOrder;
     type Response = OrderChange;
     const NAME: &'static str = "place_order";
@@ -40,11 +40,11 @@ impl Request for PlaceOrder {
 
 /// An admin confirms a pending order.
 #[derive(Debug, Clone)]
-pub struct ConfirmOrder {
+pub struct ConfirmOrderRequest {
     pub order_id: OrderId,
 }
 
-impl Request for ConfirmOrder {
+impl Request for ConfirmOrderRequest {
     type Validated = OrderId;
     type Response = OrderChange;
     const NAME: &'static str = "confirm_order";
@@ -64,13 +64,13 @@ impl Request for ConfirmOrder {
 
 /// The owner or an admin cancels a pending order.
 #[derive(Debug, Clone)]
-pub struct CancelOrder {
+pub struct CancelOrderRequest {
     pub order_id: OrderId,
     pub reason: Option<String>,
 }
 
-impl Request for CancelOrder {
-    type Validated = CancelOrder;
+impl Request for CancelOrderRequest {
+    type Validated = CancelOrderRequest;
     type Response = OrderChange;
     const NAME: &'static str = "cancel_order";
 
@@ -78,7 +78,7 @@ impl Request for CancelOrder {
         Ok(())
     }
 
-    fn validate(self, _: &RequestContext) -> Result<CancelOrder, AppError> {
+    fn validate(self, _: &RequestContext) -> Result<CancelOrderRequest, AppError> {
         if let Some(reason) = &self.reason
             && reason.chars().count() > MAX_REASON_CHARS
         {
@@ -96,12 +96,12 @@ impl Request for CancelOrder {
 
 /// The owner or an admin subscribes a user to an order's updates.
 #[derive(Debug, Clone)]
-pub struct SubscribeToOrder {
+pub struct SubscribeToOrderRequest {
     pub order_id: OrderId,
     pub subscriber_id: String,
 }
 
-impl Request for SubscribeToOrder {
+impl Request for SubscribeToOrderRequest {
     type Validated = (OrderId, UserId);
     type Response = OrderChange;
     const NAME: &'static str = "subscribe_to_order";
@@ -124,11 +124,11 @@ impl Request for SubscribeToOrder {
 
 /// Reads one order: its owner or an admin (anyone else gets "not found").
 #[derive(Debug, Clone)]
-pub struct GetOrder {
+pub struct GetOrderRequest {
     pub order_id: OrderId,
 }
 
-impl Request for GetOrder {
+impl Request for GetOrderRequest {
     type Validated = OrderId;
     type Response = orderflow_domain::Order;
     const NAME: &'static str = "get_order";

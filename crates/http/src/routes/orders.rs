@@ -11,7 +11,8 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_app::orders::{
-    CancelOrder, ConfirmOrder, GetOrder, OrderChange, PlaceOrder, SubscribeToOrder,
+    CancelOrderRequest, ConfirmOrderRequest, GetOrderRequest, OrderChange, PlaceOrderRequest,
+    SubscribeToOrderRequest,
 };
 use orderflow_domain::{Order, RawOrder};
 use serde::Deserialize;
@@ -47,7 +48,10 @@ pub(crate) async fn place_order(
     JsonBody(order): JsonBody<RawOrder>,
 ) -> Result<Response, Problem> {
     context.idempotency_key = idempotency_key;
-    let change = api.mediator.send(&context, PlaceOrder { order }).await?;
+    let change = api
+        .mediator
+        .send(&context, PlaceOrderRequest { order })
+        .await?;
     let location = format!("/orders/{}", change.order.id());
     let mut response = written(StatusCode::CREATED, &change)?;
     if let Ok(location) = HeaderValue::from_str(&location) {
@@ -62,7 +66,10 @@ pub(crate) async fn get_order(
     Caller(context): Caller,
     OrderIdPath(order_id): OrderIdPath,
 ) -> Result<Response, Problem> {
-    let order = api.mediator.send(&context, GetOrder { order_id }).await?;
+    let order = api
+        .mediator
+        .send(&context, GetOrderRequest { order_id })
+        .await?;
     with_etag(Json(OrderView::of(&order)?).into_response(), &order)
 }
 
@@ -74,7 +81,7 @@ pub(crate) async fn confirm_order(
 ) -> Result<Response, Problem> {
     let change = api
         .mediator
-        .send(&context, ConfirmOrder { order_id })
+        .send(&context, ConfirmOrderRequest { order_id })
         .await?;
     written(StatusCode::OK, &change)
 }
@@ -89,7 +96,7 @@ pub(crate) async fn cancel_order(
     let reason = body.and_then(|body| body.reason);
     let change = api
         .mediator
-        .send(&context, CancelOrder { order_id, reason })
+        .send(&context, CancelOrderRequest { order_id, reason })
         .await?;
     written(StatusCode::OK, &change)
 }
@@ -102,7 +109,7 @@ pub(crate) async fn subscribe_to_order(
     OrderIdPath(order_id): OrderIdPath,
     JsonBody(body): JsonBody<SubscribeBody>,
 ) -> Result<Response, Problem> {
-    let request = SubscribeToOrder {
+    let request = SubscribeToOrderRequest {
         order_id,
         subscriber_id: body.subscriber_id,
     };

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderflow_app::orders::{ConfirmOrder, OrderHandlers, PlaceOrder, SubscribeToOrder};
+use orderflow_app::orders::{
+    ConfirmOrderRequest, OrderHandlers, PlaceOrderRequest, SubscribeToOrderRequest,
+};
 use orderflow_app::ports::bus::{MessageBus, SubscriptionSpec};
 use orderflow_app::ports::{EventStore, Position, SystemClock};
 use orderflow_app::push::{PushPublisher, PushUpdateIntegrationMessage};
@@ -50,14 +52,14 @@ async fn a_confirmation_reaches_the_buyer_and_every_earlier_subscriber() {
     let mediator = Mediator::new(OrderHandlers::new(store.clone(), Arc::new(SystemClock)));
     let order: RawOrder = serde_json::from_value(serde_json::json!({"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]})).unwrap();
     let placed = mediator
-        .send(&context("alice", false), PlaceOrder { order })
+        .send(&context("alice", false), PlaceOrderRequest { order })
         .await
         .unwrap();
     let order_id = placed.order.id();
     mediator
         .send(
             &context("alice", false),
-            SubscribeToOrder {
+            SubscribeToOrderRequest {
                 order_id,
                 subscriber_id: "carol".into(),
             },
@@ -65,7 +67,7 @@ async fn a_confirmation_reaches_the_buyer_and_every_earlier_subscriber() {
         .await
         .unwrap();
     mediator
-        .send(&context("admin", true), ConfirmOrder { order_id })
+        .send(&context("admin", true), ConfirmOrderRequest { order_id })
         .await
         .unwrap();
     let events = store.read_all(Position::START, 100).await.unwrap();
