@@ -14,6 +14,7 @@ pub mod integration;
 pub mod mediator;
 pub mod messaging;
 pub mod orders;
+pub mod page_cursor;
 pub mod ports;
 pub mod push;
 pub mod recorded;

@@ -9,6 +9,9 @@
 //! | `AppError::IdempotencyKeyReused` | 422 |
 //! | `AppError::Unavailable` | 503 + `Retry-After: 1` |
 //! | `AppError::Internal` | 500, generic detail |
+//! | `AppError::BadQuery` | 400 |
+//! | `AppError::SearchNotConfigured` | 503 `search_unavailable` |
+//! | `AppError::RebuildNotOffered` | 404 |
 //! | `AuthError`, caller's fault | 401 + `WWW-Authenticate: Bearer …` |
 //! | `AuthError`, provider's fault | 503 + `Retry-After` |
 //!
@@ -49,6 +52,14 @@ impl From<AppError> for Problem {
                 "Idempotency key reused",
                 error.to_string(),
             ),
+            AppError::BadQuery(detail) => Problem::bad_query(detail),
+            error @ AppError::SearchNotConfigured => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "search_unavailable",
+                "Search unavailable",
+                error.to_string(),
+            ),
+            error @ AppError::RebuildNotOffered => Problem::not_found(error.to_string()),
             AppError::Unavailable(cause) => {
                 tracing::warn!(%cause, "dependency unavailable");
                 Problem::new(

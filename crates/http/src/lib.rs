@@ -29,40 +29,41 @@ mod view;
 use std::sync::Arc;
 
 use orderflow_app::Mediator;
-use orderflow_app::gateway::OrderCommands;
+use orderflow_app::gateway::GatewayHandlers;
 use orderflow_app::orders::OrderHandlers;
-use orderflow_app::ports::{EventStore, OrderReadModel, Position, SearchIndex, SystemClock};
+use orderflow_app::ports::{EventStore, OrderReadModel, SystemClock};
 use orderflow_auth::TokenValidator;
-use tokio::sync::watch;
 
 pub use correlation::{CORRELATION_ID_HEADER, CorrelationId};
 pub use extract::IDEMPOTENCY_KEY_HEADER;
+pub use orderflow_app::orders::search::READ_YOUR_WRITES_WAIT;
 pub use problem::{PROBLEM_JSON, Problem};
 pub use request_metrics::record_request;
 pub use router::{REQUEST_TIMEOUT, gateway_router, gateway_routes, orders_router};
 pub use routes::openapi::OPENAPI_JSON;
 pub use routes::orders::POSITION_HEADER;
-pub use routes::search::{READ_YOUR_WRITES_WAIT, SEARCH_POSITION_HEADER};
+pub use routes::search::SEARCH_POSITION_HEADER;
 pub use view::{LineView, OrderView};
 
 /// What the orders API runs on. Cheap to clone (every field is shared).
 #[derive(Clone)]
 pub struct OrdersApi {
-    /// Runs the order use cases.
+    /// Runs the order use cases, searches and rebuilds (the search index is
+    /// the handlers' business: `OrderHandlers::with_search`).
     pub mediator: Arc<Mediator<OrderHandlers>>,
     /// Turns bearer tokens into callers.
     pub validator: TokenValidator,
     /// The event store, asked by `/health/ready`.
     pub store: Arc<dyn EventStore>,
-    /// The search index behind `GET /orders`; `None` answers 503.
-    pub search: Option<SearchApi>,
 }
 
 /// What the API gateway (BFF) runs on: the bus client that sends order
 /// commands and its own read model. Cheap to clone.
 #[derive(Clone)]
 pub struct GatewayApi {
-    pub commands: OrderCommands,
+    /// Runs the gateway's requests (submit, get, list).
+    pub mediator: Arc<Mediator<GatewayHandlers>>,
+    /// Asked by `/health/ready` of a gateway on its own.
     pub read_model: Arc<dyn OrderReadModel>,
     pub validator: TokenValidator,
 }
@@ -70,7 +71,7 @@ pub struct GatewayApi {
 impl std::fmt::Debug for GatewayApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatewayApi")
-            .field("commands", &self.commands)
+            .field("mediator", &self.mediator)
             .finish_non_exhaustive()
     }
 }
@@ -79,25 +80,6 @@ impl axum::extract::FromRef<GatewayApi> for TokenValidator {
     fn from_ref(api: &GatewayApi) -> TokenValidator {
         api.validator.clone()
     }
-}
-
-/// What `GET /orders` searches, and how far its projection has got.
-#[derive(Clone)]
-pub struct SearchApi {
-    pub index: Arc<dyn SearchIndex>,
-    /// The projection's indexed position, for `minPosition` waits.
-    pub progress: watch::Receiver<Position>,
-    /// Rebuilds of the index (`/admin/search/rebuild`); `None` answers 404.
-    pub rebuilds: Option<Arc<dyn SearchRebuilds>>,
-}
-
-/// Rebuilding the search index while the service answers, as an admin
-/// starts and follows it over HTTP.
-pub trait SearchRebuilds: Send + Sync {
-    /// Starts a rebuild in the background; `false` when one is running.
-    fn start(&self) -> bool;
-    /// Where it stands: `{"state": "idle" | "running" | "done" | "failed", …}`.
-    fn status(&self) -> serde_json::Value;
 }
 
 impl axum::extract::FromRef<OrdersApi> for TokenValidator {
@@ -114,22 +96,7 @@ impl OrdersApi {
             mediator: Arc::new(Mediator::new(handlers)),
             validator,
             store,
-            search: None,
         }
-    }
-
-    /// The same API, with `GET /orders` served from `search`.
-    pub fn with_search(mut self, search: SearchApi) -> Self {
-        self.search = Some(search);
-        self
-    }
-}
-
-impl std::fmt::Debug for SearchApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchApi")
-            .field("progress", &*self.progress.borrow())
-            .finish_non_exhaustive()
     }
 }
 

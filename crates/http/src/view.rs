@@ -100,7 +100,7 @@ impl LineView {
     fn of(line: &OrderLine) -> Result<LineView, AppError> {
         let line_total = line
             .line_total()
-            .map_err(|error| AppError::Internal(format!("stored line total: {error}")))?;
+            .map_err(|error| AppError::internal(format!("stored line total: {error}")))?;
         Ok(LineView {
             sku: line.sku.as_str().to_owned(),
             name: line.name.as_str().to_owned(),
@@ -113,5 +113,5 @@ impl LineView {
 
 fn rfc3339(at: OffsetDateTime) -> Result<String, AppError> {
     at.format(&Rfc3339)
-        .map_err(|error| AppError::Internal(format!("timestamp does not format: {error}")))
+        .map_err(|error| AppError::internal(format!("timestamp does not format: {error}")))
 }

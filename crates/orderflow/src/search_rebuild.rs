@@ -1,30 +1,29 @@
-//! [`SearchRebuilds`] as the HTTP admin routes see it: start a rebuild,
-//! report how it stands as JSON.
+//! The search crate's rebuilds, as the orders slice controls them
+//! ([`RebuildControl`]): start one, report how it stands.
 
 use std::sync::Arc;
 
+use orderflow_app::orders::search::{RebuildControl, RebuildStatus};
 use orderflow_search::rebuild::{RebuildState, SearchRebuilds};
-use serde_json::json;
 
-/// [`SearchRebuilds`] as the HTTP admin routes see it.
-pub(crate) struct RebuildsOverHttp(pub(crate) Arc<SearchRebuilds>);
+/// [`SearchRebuilds`] behind the [`RebuildControl`] the order handlers use.
+pub(crate) struct RebuildsControl(pub(crate) Arc<SearchRebuilds>);
 
-impl orderflow_http::SearchRebuilds for RebuildsOverHttp {
+impl RebuildControl for RebuildsControl {
     fn start(&self) -> bool {
         self.0.start()
     }
 
-    fn status(&self) -> serde_json::Value {
+    fn status(&self) -> RebuildStatus {
         match self.0.state() {
-            RebuildState::Idle => json!({ "state": "idle" }),
-            RebuildState::Running => json!({ "state": "running" }),
-            RebuildState::Done(report) => json!({
-                "state": "done",
-                "position": report.position.value(),
-                "elapsedMs": report.elapsed.as_millis() as u64,
-                "pausedMs": report.paused.as_millis() as u64,
-            }),
-            RebuildState::Failed(reason) => json!({ "state": "failed", "reason": reason }),
+            RebuildState::Idle => RebuildStatus::Idle,
+            RebuildState::Running => RebuildStatus::Running,
+            RebuildState::Done(report) => RebuildStatus::Done {
+                position: report.position,
+                elapsed: report.elapsed,
+                paused: report.paused,
+            },
+            RebuildState::Failed(reason) => RebuildStatus::Failed(reason),
         }
     }
 }

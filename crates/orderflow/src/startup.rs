@@ -18,14 +18,15 @@ use anyhow::Context;
 use axum::Router;
 use orderflow_app::Mediator;
 use orderflow_app::gateway::{
-    OrderCommands, OrderCreatedNotifier, ReadModelProjection, notification_subscription,
-    read_model_subscription,
+    GatewayHandlers, OrderCommands, OrderCreatedNotifier, ReadModelProjection,
+    notification_subscription, read_model_subscription,
 };
 use orderflow_app::integration::{
     CreateOrderConsumer, IntegrationEventPublisher, create_order_subscription,
 };
 use orderflow_app::messaging::run_consumer;
 use orderflow_app::orders::OrderHandlers;
+use orderflow_app::orders::search::OrderSearch;
 use orderflow_app::ports::SystemClock;
 use orderflow_app::ports::bus::{MessageBus, SubscriptionSpec};
 use orderflow_app::push::PushPublisher;
@@ -33,9 +34,7 @@ use orderflow_app::subscription::{
     CatchUpSubscription, SubscriptionConfig, run_leased_subscription, run_subscription,
 };
 use orderflow_auth::{DevIssuer, TokenValidator};
-use orderflow_http::{
-    GatewayApi, OrdersApi, SearchApi, gateway_router, gateway_routes, orders_router,
-};
+use orderflow_http::{GatewayApi, OrdersApi, gateway_router, gateway_routes, orders_router};
 use orderflow_hub::{HubConfig, PushHub, hub_router, start_push_relay};
 use orderflow_search::rebuild::{BatchGate, FreshIndexes, Gated, SearchRebuilds, SwappableIndex};
 use orderflow_search::{PostgresGenerations, TantivyGenerations};
@@ -45,7 +44,7 @@ use tokio::task::JoinHandle;
 
 use crate::cli::{BackendArgs, IdpArgs, ServiceArgs, UpArgs};
 use crate::prometheus::{self, ScrapeSources, metrics_router};
-use crate::search_rebuild::RebuildsOverHttp;
+use crate::search_rebuild::RebuildsControl;
 use crate::settings::{
     IndexKind, Stores, open_bus, open_read_model, open_search_index, open_stores, public_url,
     token_validator,
@@ -311,14 +310,14 @@ impl Application {
             }
         };
         let rebuilds = SearchRebuilds::new(stores.events.clone(), live.clone(), gate, fresh);
-        let rebuilds: Option<Arc<dyn orderflow_http::SearchRebuilds>> =
-            Some(Arc::new(RebuildsOverHttp(rebuilds)));
-        let index: Arc<dyn orderflow_app::ports::SearchIndex> = live;
-
-        let mediator = Arc::new(Mediator::new(OrderHandlers::new(
-            stores.events.clone(),
-            Arc::new(SystemClock),
-        )));
+        let search = OrderSearch {
+            index: live,
+            progress,
+            rebuilds: Some(Arc::new(RebuildsControl(rebuilds))),
+        };
+        let mediator = Arc::new(Mediator::new(
+            OrderHandlers::new(stores.events.clone(), Arc::new(SystemClock)).with_search(search),
+        ));
         let stopped = self.stopped();
         self.workers.push(tokio::spawn(run_consumer(
             bus.clone(),
@@ -330,11 +329,6 @@ impl Application {
             mediator,
             validator,
             store: stores.events.clone(),
-            search: Some(SearchApi {
-                index,
-                progress,
-                rebuilds,
-            }),
         });
         self.router = std::mem::take(&mut self.router).merge(router);
         self.spawn_outbox(
@@ -423,8 +417,9 @@ impl Application {
             stopped,
         )));
         let timeout = Duration::from_millis(backend.command_timeout_ms.max(1));
+        let handlers = GatewayHandlers::new(OrderCommands::new(bus, timeout), read_model.clone());
         Ok(GatewayApi {
-            commands: OrderCommands::new(bus, timeout),
+            mediator: Arc::new(Mediator::new(handlers)),
             read_model,
             validator,
         })

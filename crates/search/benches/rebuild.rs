@@ -24,7 +24,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use orderflow_app::Actor;
+use orderflow_app::ports::SearchScope;
 use orderflow_app::ports::{
     EventStore, ExpectedRevision, NewEvent, OrderDocument, Position, RecordedEvent, SearchIndex,
     SearchQuery, StreamName,
@@ -32,7 +32,7 @@ use orderflow_app::ports::{
 use orderflow_app::subscription::{
     CatchUpSubscription, EventHandler, HandlerError, SubscriptionConfig, run_subscription,
 };
-use orderflow_domain::{OrderCommand, OrderEvent, OrderId, OrderStatus, UserId, decide, testing};
+use orderflow_domain::{OrderCommand, OrderEvent, OrderId, OrderStatus, decide, testing};
 use orderflow_search::{
     PostgresSearchIndex, SEARCH_BATCH_SIZE, TantivySearchIndex, subscribe, subscription_config,
 };
@@ -171,12 +171,7 @@ async fn rebuild(
 }
 
 async fn check(index: &dyn SearchIndex, orders: u64) {
-    let admin = Actor {
-        user_id: UserId::parse("admin").unwrap(),
-        is_admin: true,
-        is_buyer: false,
-    };
-    let all = SearchQuery::for_actor(&admin).unwrap();
+    let all = SearchQuery::new(SearchScope::Everyone);
     let pending = all.clone().with_status(OrderStatus::Pending);
     let total = index.search(&all).await.unwrap().total;
     let pending = index.search(&pending).await.unwrap().total;

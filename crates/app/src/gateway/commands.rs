@@ -59,41 +59,6 @@ impl OrderCommands {
         OrderCommands { bus, timeout }
     }
 
-    /// The bounded wait for an answer.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    /// Authorizes the caller and validates `order`, then builds the command.
-    pub fn prepare(
-        &self,
-        context: &RequestContext,
-        order: RawOrder,
-    ) -> Result<CreateOrderCommand, AppError> {
-        if !context.actor.is_buyer {
-            return Err(AppError::Forbidden("only buyers place orders"));
-        }
-        let sender = CommandSender {
-            user_id: context.actor.user_id.to_string(),
-            is_buyer: context.actor.is_buyer,
-            is_admin: context.actor.is_admin,
-        };
-        let command_id = context.id_for("create-order-command");
-        let order_id = command_context(&sender, command_id, context.correlation_id)
-            .ok_or_else(|| AppError::Internal("a user id that is not a user id".into()))?
-            .id_for("order");
-        let domain_id =
-            OrderId::from_uuid(order_id).map_err(|error| AppError::Internal(error.to_string()))?;
-        CreateOrder::parse(domain_id, context.actor.user_id.clone(), order.clone())?;
-        Ok(CreateOrderCommand {
-            command_id,
-            correlation_id: context.correlation_id,
-            order_id,
-            sender,
-            order,
-        })
-    }
-
     /// Sends the command and waits, bounded, for the order service's answer.
     pub async fn create(
         &self,
@@ -113,7 +78,7 @@ impl OrderCommands {
         match reply.decode::<CreateOrderReply>() {
             Ok(CreateOrderReply::Created(response)) => Ok(response),
             Ok(CreateOrderReply::Rejected(rejection)) => Err(rejection.into_app_error().into()),
-            Err(error) => Err(AppError::Internal(error.to_string()).into()),
+            Err(error) => Err(AppError::Internal(Box::new(error)).into()),
         }
     }
 
@@ -128,7 +93,7 @@ impl OrderCommands {
 fn command_message(command: &CreateOrderCommand) -> Result<Message, AppError> {
     Ok(
         Message::json(CREATE_ORDER_COMMAND_KIND, CREATE_ORDER_ROUTING_KEY, command)
-            .map_err(|error| AppError::Internal(error.to_string()))?
+            .map_err(|error| AppError::Internal(Box::new(error)))?
             .with_id(command.command_id)
             .with_correlation_id(command.correlation_id)
             .mandatory(),
@@ -140,6 +105,33 @@ fn bus_failure(error: BusError) -> AppError {
         BusError::Unroutable(_) => {
             AppError::Unavailable("no order service has declared its command queue".into())
         }
-        error => AppError::Unavailable(error.to_string()),
+        error => AppError::Unavailable(Box::new(error)),
     }
+}
+
+/// Validates `order` with the domain's rules and builds its command (the
+/// mediator has authorized the caller as a buyer).
+pub(crate) fn prepare(
+    context: &RequestContext,
+    order: RawOrder,
+) -> Result<CreateOrderCommand, AppError> {
+    let sender = CommandSender {
+        user_id: context.actor.user_id.to_string(),
+        is_buyer: context.actor.is_buyer,
+        is_admin: context.actor.is_admin,
+    };
+    let command_id = context.id_for("create-order-command");
+    let order_id = command_context(&sender, command_id, context.correlation_id)
+        .ok_or_else(|| AppError::Internal("a user id that is not a user id".into()))?
+        .id_for("order");
+    let domain_id =
+        OrderId::from_uuid(order_id).map_err(|error| AppError::Internal(Box::new(error)))?;
+    CreateOrder::parse(domain_id, context.actor.user_id.clone(), order.clone())?;
+    Ok(CreateOrderCommand {
+        command_id,
+        correlation_id: context.correlation_id,
+        order_id,
+        sender,
+        order,
+    })
 }

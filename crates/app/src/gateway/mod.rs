@@ -1,5 +1,8 @@
-//! The API gateway's (BFF) side of seed 002: it sends `CreateOrderCommand`s
-//! to the order service ([`OrderCommands`]), keeps its own read model from
+//! The API gateway's (BFF) side of seed 002: its requests
+//! ([`SubmitOrderRequest`], [`GetGatewayOrderRequest`],
+//! [`ListGatewayOrdersRequest`], run by [`GatewayHandlers`]) send
+//! `CreateOrderCommand`s to the order service ([`OrderCommands`]) and read
+//! the gateway's own read model, which it keeps from
 //! the order integration events ([`ReadModelProjection`]) and announces new
 //! orders to their buyers over the push hub ([`OrderCreatedNotifier`]).
 //!
@@ -7,12 +10,19 @@
 //! (competing consumers): one instance handles each event.
 
 mod commands;
+mod handlers;
 mod notifications;
 mod projection;
+mod requests;
 
 pub use commands::{CommandError, OrderCommands};
+pub use handlers::GatewayHandlers;
 pub use notifications::OrderCreatedNotifier;
 pub use projection::ReadModelProjection;
+pub use requests::{
+    GetGatewayOrderRequest, ListGatewayOrdersRequest, SubmitOrderRequest, SubmittedOrder,
+    ValidatedSubmission,
+};
 
 use crate::integration::messages::ORDER_EVENT_ROUTING_PREFIX;
 use crate::ports::bus::SubscriptionSpec;

@@ -113,7 +113,10 @@ impl CreateOrderRejection {
             AppError::Forbidden(_) => "forbidden",
             AppError::IdempotencyKeyReused => "idempotency_key_reused",
             AppError::Conflict { .. } | AppError::NotFound => "conflict",
-            AppError::Unavailable(_) | AppError::Internal(_) => return None,
+            AppError::BadQuery(_) | AppError::RebuildNotOffered => "bad_request",
+            AppError::Unavailable(_) | AppError::Internal(_) | AppError::SearchNotConfigured => {
+                return None;
+            }
         };
         Some(CreateOrderRejection {
             code: code.to_owned(),
@@ -132,7 +135,7 @@ impl CreateOrderRejection {
                 code: "conflict",
                 message: self.detail,
             },
-            _ => AppError::Internal(format!(
+            _ => AppError::internal(format!(
                 "the order service refused the order ({}): {}",
                 self.code, self.detail
             )),

@@ -13,7 +13,9 @@ use super::requests::{
     CancelOrderRequest, ConfirmOrderRequest, GetOrderRequest, PlaceOrderRequest,
     SubscribeToOrderRequest,
 };
-use crate::context::{Actor, RequestContext};
+use super::search::{OrderSearch, RebuildControl};
+use super::visibility::may_see;
+use crate::context::RequestContext;
 use crate::error::AppError;
 use crate::mediator::{Handle, Request};
 use crate::ports::{Clock, EventStore, EventStoreError, ExpectedRevision};
@@ -21,11 +23,13 @@ use crate::ports::{Clock, EventStore, EventStoreError, ExpectedRevision};
 /// Loads tried before a lost race becomes a 409.
 const MAX_ATTEMPTS: usize = 3;
 
-/// The order use cases over an event store and a clock.
+/// The order use cases over an event store and a clock, and the searches
+/// over the order index when there is one.
 #[derive(Clone)]
 pub struct OrderHandlers {
     store: Arc<dyn EventStore>,
     clock: Arc<dyn Clock>,
+    search: Option<OrderSearch>,
 }
 
 impl std::fmt::Debug for OrderHandlers {
@@ -36,13 +40,28 @@ impl std::fmt::Debug for OrderHandlers {
 
 impl OrderHandlers {
     pub fn new(store: Arc<dyn EventStore>, clock: Arc<dyn Clock>) -> Self {
-        OrderHandlers { store, clock }
+        OrderHandlers {
+            store,
+            clock,
+            search: None,
+        }
     }
 
-    /// Owners and admins may see and change an order; to anyone else it
-    /// does not exist.
-    fn visible_to(order: &Order, actor: &Actor) -> bool {
-        actor.is_admin || order.buyer_id() == &actor.user_id
+    /// The same handlers, answering searches from `search`.
+    pub fn with_search(mut self, search: OrderSearch) -> Self {
+        self.search = Some(search);
+        self
+    }
+
+    pub(crate) fn search(&self) -> Result<&OrderSearch, AppError> {
+        self.search.as_ref().ok_or(AppError::SearchNotConfigured)
+    }
+
+    pub(crate) fn rebuilds(&self) -> Result<&dyn RebuildControl, AppError> {
+        self.search
+            .as_ref()
+            .and_then(|search| search.rebuilds.as_deref())
+            .ok_or(AppError::RebuildNotOffered)
     }
 
     /// Load → check access → decide → append at the loaded revision,
@@ -61,7 +80,7 @@ impl OrderHandlers {
             let (Some(order), Some(revision)) = (loaded.order, loaded.revision) else {
                 return Err(AppError::NotFound);
             };
-            if !Self::visible_to(&order, &context.actor) {
+            if !may_see(&context.actor, order.buyer_id().as_str()) {
                 return Err(AppError::NotFound);
             }
             let now = self.clock.now();
@@ -83,8 +102,7 @@ impl OrderHandlers {
             match appended {
                 Ok(outcome) => {
                     let order = events.iter().fold(Some(order), evolve);
-                    let order =
-                        order.ok_or_else(|| AppError::Internal("fold lost the order".into()))?;
+                    let order = order.ok_or_else(|| AppError::internal("fold lost the order"))?;
                     return Ok(OrderChange {
                         order,
                         position: Some(outcome.last_position),
@@ -134,8 +152,7 @@ impl Handle<PlaceOrderRequest> for OrderHandlers {
                 error => error.into(),
             })?;
         if !outcome.deduplicated {
-            let order =
-                fold(&events).ok_or_else(|| AppError::Internal("fold lost the order".into()))?;
+            let order = fold(&events).ok_or_else(|| AppError::internal("fold lost the order"))?;
             return Ok(OrderChange {
                 order,
                 position: Some(outcome.last_position),
@@ -144,7 +161,7 @@ impl Handle<PlaceOrderRequest> for OrderHandlers {
         // A retry with the same idempotency key: answer with the first order,
         // if it really is the same request.
         let Some(order) = load(self.store.as_ref(), order_id).await?.order else {
-            return Err(AppError::Internal("a deduplicated order is missing".into()));
+            return Err(AppError::internal("a deduplicated order is missing"));
         };
         let same_request = order.buyer_id() == &create.buyer_id
             && order.currency() == create.currency
@@ -208,7 +225,7 @@ impl Handle<SubscribeToOrderRequest> for OrderHandlers {
 impl Handle<GetOrderRequest> for OrderHandlers {
     async fn handle(&self, context: &RequestContext, order_id: OrderId) -> Result<Order, AppError> {
         match load(self.store.as_ref(), order_id).await?.order {
-            Some(order) if Self::visible_to(&order, &context.actor) => Ok(order),
+            Some(order) if may_see(&context.actor, order.buyer_id().as_str()) => Ok(order),
             _ => Err(AppError::NotFound),
         }
     }

@@ -1,4 +1,4 @@
-//! The order use cases: place, confirm, cancel, subscribe, read.
+//! The order use cases: place, confirm, cancel, subscribe, read, search.
 //!
 //! Each write loads the order's stream, folds it, asks the domain to
 //! [`decide`](orderflow_domain::decide), and appends the new events with the
@@ -10,6 +10,8 @@
 mod handlers;
 mod repository;
 mod requests;
+pub mod search;
+pub mod visibility;
 
 pub use handlers::OrderHandlers;
 pub use repository::to_new_event;

@@ -22,7 +22,7 @@ pub(crate) struct LoadedOrder {
 }
 
 pub(crate) fn stream_of(order_id: OrderId) -> Result<StreamName, AppError> {
-    StreamName::parse(order_id.stream_name()).map_err(|error| AppError::Internal(error.to_string()))
+    StreamName::parse(order_id.stream_name()).map_err(|error| AppError::Internal(Box::new(error)))
 }
 
 pub(crate) async fn load(
@@ -37,7 +37,7 @@ pub(crate) async fn load(
         let page = store.read_stream(&stream, from, PAGE).await?;
         for recorded in &page {
             let event = decode_order_event(recorded)
-                .map_err(|error| AppError::Internal(error.to_string()))?;
+                .map_err(|error| AppError::Internal(Box::new(error)))?;
             events.push(event);
             revision = Some(recorded.revision);
         }

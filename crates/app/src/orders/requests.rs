@@ -29,7 +29,7 @@ impl Request for PlaceOrderRequest {
 
     fn validate(self, context: &RequestContext) -> Result<CreateOrder, AppError> {
         let order_id = OrderId::from_uuid(context.id_for("order"))
-            .map_err(|error| AppError::Internal(error.to_string()))?;
+            .map_err(|error| AppError::Internal(Box::new(error)))?;
         Ok(CreateOrder::parse(
             order_id,
             context.actor.user_id.clone(),

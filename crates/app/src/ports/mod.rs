@@ -25,5 +25,5 @@ pub use read_model::{
 };
 pub use search::{
     IndexUpdate, OrderDocument, ProjectionCheckpoint, SearchCursor, SearchError, SearchIndex,
-    SearchPage, SearchQuery, SearchQueryError,
+    SearchPage, SearchQuery, SearchQueryError, SearchScope,
 };

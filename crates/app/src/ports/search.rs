@@ -13,12 +13,15 @@
 //!   together, or not at all; once `apply` returns `Ok` they are durable and a
 //!   search started afterwards sees them (read-your-writes within a process).
 //!   Checkpoints only move forward.
-//! * **Scoped searches.** A [`SearchQuery`] is built for an [`Actor`]: an
-//!   admin searches every order, a buyer only their own. There is no other
-//!   constructor, so a caller cannot forget the scope.
+//! * **Scoped searches.** Every [`SearchQuery`] is built with its
+//!   [`SearchScope`]: every order, or one buyer's. There is no other
+//!   constructor, so a caller cannot forget the scope; the orders slice
+//!   derives it from the caller with the one visibility rule
+//!   (`crate::orders::visibility`).
 //! * **Stable keyset pagination.** Results are newest first (`created_at`
-//!   descending, then order id descending); the opaque [`SearchCursor`] of a
-//!   page continues right after its last item, so following cursors visits
+//!   descending, then order id descending); the [`SearchCursor`] of a
+//!   page continues right after its last item (its text form for clients is
+//!   the orders slice's business), so following cursors visits
 //!   every matching document exactly once while documents are not added.
 //! * **Text.** [`SearchQuery::text`] is split on whitespace; every word must
 //!   match, and a word matches an order when it equals one of its SKUs or its
@@ -28,7 +31,6 @@
 //!   producers truncate finer precision before indexing.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use async_trait::async_trait;
 use orderflow_domain::{Currency, Money, OrderId, OrderLine, OrderStatus, UserId};
@@ -36,7 +38,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::event_store::Position;
-use crate::context::Actor;
 
 /// One order as the search index holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,8 +109,6 @@ pub enum SearchError {
 /// Why a [`SearchQuery`] cannot be built (HTTP 400, or 403 for the scope).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SearchQueryError {
-    #[error("only admins and buyers can search orders")]
-    NotAllowed,
     #[error("a buyer can search only their own orders")]
     OtherBuyer,
     #[error("limit must be between 1 and {max}")]
@@ -118,22 +117,22 @@ pub enum SearchQueryError {
     TextTooLong { max: usize },
     #[error("`from` must be before `to`")]
     EmptyTimeRange,
-    #[error("invalid cursor")]
-    Cursor,
 }
 
 /// Whose orders a query may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Scope {
+pub enum SearchScope {
+    /// Every order (admins).
     Everyone,
+    /// Only this buyer's orders.
     Buyer(UserId),
 }
 
 /// A search: filters, text, page size and position. Built only through
-/// [`SearchQuery::for_actor`], so every query carries its caller's scope.
+/// [`SearchQuery::new`], so every query carries its scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
-    scope: Scope,
+    scope: SearchScope,
     buyer_id: Option<UserId>,
     status: Option<OrderStatus>,
     text: Option<String>,
@@ -148,17 +147,9 @@ impl SearchQuery {
     pub const MAX_LIMIT: u32 = 100;
     pub const MAX_TEXT_CHARS: usize = 200;
 
-    /// The first page of everything `actor` may see: every order for an
-    /// admin, their own for a buyer; anyone else is refused.
-    pub fn for_actor(actor: &Actor) -> Result<Self, SearchQueryError> {
-        let scope = if actor.is_admin {
-            Scope::Everyone
-        } else if actor.is_buyer {
-            Scope::Buyer(actor.user_id.clone())
-        } else {
-            return Err(SearchQueryError::NotAllowed);
-        };
-        Ok(SearchQuery {
+    /// The first page of everything within `scope`.
+    pub fn new(scope: SearchScope) -> Self {
+        SearchQuery {
             scope,
             buyer_id: None,
             status: None,
@@ -167,12 +158,12 @@ impl SearchQuery {
             created_to: None,
             limit: Self::DEFAULT_LIMIT,
             cursor: None,
-        })
+        }
     }
 
     /// Only orders of `buyer`. A buyer may name only themselves.
     pub fn with_buyer(mut self, buyer: UserId) -> Result<Self, SearchQueryError> {
-        if let Scope::Buyer(own) = &self.scope
+        if let SearchScope::Buyer(own) = &self.scope
             && *own != buyer
         {
             return Err(SearchQueryError::OtherBuyer);
@@ -235,8 +226,8 @@ impl SearchQuery {
     /// buyer, the requested one (if any) for an admin.
     pub fn buyer_id(&self) -> Option<&UserId> {
         match &self.scope {
-            Scope::Buyer(own) => Some(own),
-            Scope::Everyone => self.buyer_id.as_ref(),
+            SearchScope::Buyer(own) => Some(own),
+            SearchScope::Everyone => self.buyer_id.as_ref(),
         }
     }
 
@@ -268,9 +259,7 @@ impl SearchQuery {
     }
 }
 
-/// Where a page ended: the sort key of its last item. Opaque to clients:
-/// they echo [`SearchCursor::to_string`] back, and [`SearchCursor::parse`]
-/// reads it.
+/// Where a page ended: the sort key of its last item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SearchCursor {
     /// `created_at` in microseconds since the Unix epoch.
@@ -285,26 +274,6 @@ impl SearchCursor {
             created_at_micros: unix_micros(document.created_at),
             order_id: document.order_id.as_uuid(),
         }
-    }
-
-    pub fn parse(text: &str) -> Result<Self, SearchQueryError> {
-        let (micros, id) = text.split_once('.').ok_or(SearchQueryError::Cursor)?;
-        if micros.len() != 16 || id.len() != 32 {
-            return Err(SearchQueryError::Cursor);
-        }
-        let bits = u64::from_str_radix(micros, 16).map_err(|_| SearchQueryError::Cursor)?;
-        let order_id = Uuid::try_parse(id).map_err(|_| SearchQueryError::Cursor)?;
-        Ok(SearchCursor {
-            created_at_micros: bits.cast_signed(),
-            order_id,
-        })
-    }
-}
-
-impl fmt::Display for SearchCursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bits = self.created_at_micros.cast_unsigned();
-        write!(f, "{bits:016x}.{}", self.order_id.simple())
     }
 }
 
@@ -360,22 +329,13 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    fn actor(name: &str, is_admin: bool, is_buyer: bool) -> Actor {
-        Actor {
-            user_id: UserId::parse(name).unwrap(),
-            is_admin,
-            is_buyer,
-        }
-    }
-
     fn user(name: &str) -> UserId {
         UserId::parse(name).unwrap()
     }
 
     #[test]
     fn an_admin_searches_every_order_unless_they_name_a_buyer() {
-        let admin = actor("admin", true, false);
-        let query = SearchQuery::for_actor(&admin).unwrap();
+        let query = SearchQuery::new(SearchScope::Everyone);
         assert_eq!(query.buyer_id(), None);
         let query = query.with_buyer(user("bob")).unwrap();
         assert_eq!(query.buyer_id(), Some(&user("bob")));
@@ -383,8 +343,7 @@ mod tests {
 
     #[test]
     fn a_buyer_searches_only_their_own_orders() {
-        let alice = actor("alice", false, true);
-        let query = SearchQuery::for_actor(&alice).unwrap();
+        let query = SearchQuery::new(SearchScope::Buyer(user("alice")));
         assert_eq!(query.buyer_id(), Some(&user("alice")));
         let query = query.with_buyer(user("alice")).unwrap();
         assert_eq!(query.buyer_id(), Some(&user("alice")));
@@ -395,23 +354,8 @@ mod tests {
     }
 
     #[test]
-    fn an_admin_who_is_also_a_buyer_searches_everything() {
-        let both = actor("root", true, true);
-        assert_eq!(SearchQuery::for_actor(&both).unwrap().buyer_id(), None);
-    }
-
-    #[test]
-    fn a_caller_without_a_role_cannot_search() {
-        let nobody = actor("nobody", false, false);
-        assert_eq!(
-            SearchQuery::for_actor(&nobody),
-            Err(SearchQueryError::NotAllowed)
-        );
-    }
-
-    #[test]
     fn limits_range_from_one_to_a_hundred_and_default_to_twenty() {
-        let query = SearchQuery::for_actor(&actor("admin", true, false)).unwrap();
+        let query = SearchQuery::new(SearchScope::Everyone);
         assert_eq!(query.limit(), 20);
         assert!(query.clone().with_limit(0).is_err());
         assert!(query.clone().with_limit(101).is_err());
@@ -420,7 +364,7 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_blank_text_is_no_filter_and_long_text_is_refused() {
-        let query = SearchQuery::for_actor(&actor("admin", true, false)).unwrap();
+        let query = SearchQuery::new(SearchScope::Everyone);
         assert_eq!(
             query.clone().with_text("  beans ").unwrap().text(),
             Some("beans")
@@ -431,32 +375,13 @@ mod tests {
 
     #[test]
     fn an_empty_time_range_is_refused() {
-        let query = SearchQuery::for_actor(&actor("admin", true, false)).unwrap();
+        let query = SearchQuery::new(SearchScope::Everyone);
         let at = datetime!(2026-01-02 03:04:05 UTC);
         assert_eq!(
             query.clone().with_created_between(Some(at), Some(at)),
             Err(SearchQueryError::EmptyTimeRange)
         );
         assert!(query.with_created_between(Some(at), None).is_ok());
-    }
-
-    #[test]
-    fn a_cursor_round_trips_through_its_text_and_garbage_is_refused() {
-        for micros in [0, 1_767_323_045_123_456, -5, i64::MAX, i64::MIN] {
-            let cursor = SearchCursor {
-                created_at_micros: micros,
-                order_id: Uuid::now_v7(),
-            };
-            assert_eq!(SearchCursor::parse(&cursor.to_string()), Ok(cursor));
-        }
-        for bad in [
-            "",
-            "abc",
-            "0.0",
-            "zzzzzzzzzzzzzzzz.00000000000000000000000000000000",
-        ] {
-            assert_eq!(SearchCursor::parse(bad), Err(SearchQueryError::Cursor));
-        }
     }
 
     #[test]

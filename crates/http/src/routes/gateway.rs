@@ -15,6 +15,10 @@
 //! * The reads come from the gateway's own read model, which follows the
 //!   order integration events (eventually consistent): a buyer lists and
 //!   reads only their own orders (anyone else's is 404), an admin all.
+//!
+//! Each route parses, sends one request through the gateway's mediator
+//! (`orderflow_app::gateway`, which authorizes, validates and decides) and
+//! maps the answer.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -22,12 +26,14 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_app::AppError;
-use orderflow_app::gateway::CommandError;
-use orderflow_app::ports::{GatewayOrder, OrderListCursor, OrderListQuery, ReadModelError};
+use orderflow_app::gateway::{
+    GetGatewayOrderRequest, ListGatewayOrdersRequest, SubmitOrderRequest, SubmittedOrder,
+};
+use orderflow_app::page_cursor::PageCursor;
+use orderflow_app::ports::GatewayOrder;
 use orderflow_domain::RawOrder;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::GatewayApi;
@@ -70,31 +76,32 @@ pub(crate) async fn create_order(
     JsonBody(order): JsonBody<RawOrder>,
 ) -> Result<Response, Problem> {
     context.idempotency_key = idempotency_key;
-    let command = api.commands.prepare(&context, order)?;
-    if prefers_async(&headers) {
-        api.commands.send(&command).await?;
-        let body = json!({
-            "orderId": command.order_id,
-            "status": "accepted",
-            "location": location_of(command.order_id),
-        });
-        let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
-        response.headers_mut().insert(
-            PREFERENCE_APPLIED,
-            HeaderValue::from_static("respond-async"),
-        );
-        return Ok(with_location(response, command.order_id));
-    }
-    match api.commands.create(&command).await {
-        Ok(created) => {
+    let request = SubmitOrderRequest {
+        order,
+        respond_async: prefers_async(&headers),
+    };
+    match api.mediator.send(&context, request).await? {
+        SubmittedOrder::Accepted { order_id } => {
+            let body = json!({
+                "orderId": order_id,
+                "status": "accepted",
+                "location": location_of(order_id),
+            });
+            let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+            response.headers_mut().insert(
+                PREFERENCE_APPLIED,
+                HeaderValue::from_static("respond-async"),
+            );
+            Ok(with_location(response, order_id))
+        }
+        SubmittedOrder::Created(created) => {
             let order_id = created.order_id;
             Ok(with_location(
                 (StatusCode::CREATED, Json(created)).into_response(),
                 order_id,
             ))
         }
-        Err(CommandError::Refused(error)) => Err(error.into()),
-        Err(CommandError::Timeout { order_id, waited }) => {
+        SubmittedOrder::TimedOut { order_id, waited } => {
             let problem = Problem::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "order_service_timeout",
@@ -117,18 +124,10 @@ pub(crate) async fn get_order(
     OrderIdPath(order_id): OrderIdPath,
 ) -> Result<Json<GatewayOrder>, Problem> {
     let order = api
-        .read_model
-        .get(order_id.as_uuid())
-        .await
-        .map_err(read_model_failure)?;
-    match order {
-        Some(order)
-            if context.actor.is_admin || order.buyer_id == context.actor.user_id.as_str() =>
-        {
-            Ok(Json(order))
-        }
-        _ => Err(Problem::not_found("no such order")),
-    }
+        .mediator
+        .send(&context, GetGatewayOrderRequest { order_id })
+        .await?;
+    Ok(Json(order))
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,27 +152,14 @@ pub(crate) async fn list_orders(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ListResponse>, Problem> {
     let Query(params) = params.map_err(|rejection| Problem::bad_query(rejection.body_text()))?;
-    let limit = params.limit.unwrap_or(OrderListQuery::DEFAULT_LIMIT);
-    if !(1..=OrderListQuery::MAX_LIMIT).contains(&limit) {
-        return Err(Problem::bad_query(format!(
-            "`limit` is between 1 and {}",
-            OrderListQuery::MAX_LIMIT
-        )));
-    }
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
-    let query = OrderListQuery {
-        buyer: (!context.actor.is_admin).then(|| context.actor.user_id.to_string()),
-        limit,
-        after,
+    let request = ListGatewayOrdersRequest {
+        limit: params.limit,
+        cursor: params.cursor,
     };
-    let page = api
-        .read_model
-        .list(&query)
-        .await
-        .map_err(read_model_failure)?;
+    let page = api.mediator.send(&context, request).await?;
     Ok(Json(ListResponse {
         items: page.items,
-        next_cursor: page.next.map(encode_cursor),
+        next_cursor: page.next.map(|cursor| PageCursor::from(cursor).to_string()),
     }))
 }
 
@@ -181,31 +167,8 @@ pub(crate) async fn list_orders(
 pub(crate) async fn ready(
     State(api): State<GatewayApi>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    api.read_model.check().await.map_err(read_model_failure)?;
+    api.read_model.check().await.map_err(AppError::from)?;
     Ok(Json(json!({ "status": "ready" })))
-}
-
-/// A cursor is `{created_at in µs since the epoch}.{order id}`.
-fn encode_cursor(cursor: OrderListCursor) -> String {
-    let micros = cursor.created_at.unix_timestamp_nanos() / 1_000;
-    format!("{micros}.{}", cursor.id.simple())
-}
-
-fn decode_cursor(text: &str) -> Result<OrderListCursor, Problem> {
-    let invalid = || Problem::bad_query("`cursor` is not a cursor this API gave out");
-    let (micros, id) = text.split_once('.').ok_or_else(invalid)?;
-    let micros: i128 = micros.parse().map_err(|_| invalid())?;
-    let created_at =
-        OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).map_err(|_| invalid())?;
-    let id = Uuid::try_parse(id).map_err(|_| invalid())?;
-    Ok(OrderListCursor { created_at, id })
-}
-
-fn read_model_failure(error: ReadModelError) -> Problem {
-    match error {
-        ReadModelError::Unavailable(cause) => AppError::Unavailable(cause).into(),
-        ReadModelError::Internal(cause) => AppError::Internal(cause).into(),
-    }
 }
 
 #[cfg(test)]
@@ -220,26 +183,5 @@ mod tests {
         assert!(!prefers_async(&headers));
         headers.append("prefer", HeaderValue::from_static("wait=5, Respond-Async"));
         assert!(prefers_async(&headers));
-    }
-
-    #[test]
-    fn a_cursor_survives_the_round_trip_and_junk_is_refused() {
-        let cursor = OrderListCursor {
-            created_at: OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_000)
-                .unwrap(),
-            id: Uuid::now_v7(),
-        };
-        assert_eq!(decode_cursor(&encode_cursor(cursor)).unwrap(), cursor);
-        for junk in [
-            "",
-            "x",
-            "12.notauuid",
-            "abc.0190f0c27c4e7b7a9a1e2b8d1c3e4f50",
-        ] {
-            assert_eq!(
-                decode_cursor(junk).unwrap_err().status(),
-                StatusCode::BAD_REQUEST
-            );
-        }
     }
 }

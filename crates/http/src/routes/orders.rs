@@ -131,7 +131,7 @@ fn written(status: StatusCode, change: &OrderChange) -> Result<Response, Problem
 /// Adds `ETag: "<version>"`.
 fn with_etag(mut response: Response, order: &Order) -> Result<Response, Problem> {
     let etag = HeaderValue::from_str(&format!("\"{}\"", order.version()))
-        .map_err(|error| orderflow_app::AppError::Internal(format!("etag: {error}")))?;
+        .map_err(|error| orderflow_app::AppError::internal(format!("etag: {error}")))?;
     response.headers_mut().insert(header::ETAG, etag);
     Ok(response)
 }

@@ -279,10 +279,9 @@ impl SearchRebuilds {
 
 #[cfg(test)]
 mod tests {
-    use orderflow_app::Actor;
-    use orderflow_app::ports::{ExpectedRevision, SearchQuery, StreamName};
+    use orderflow_app::ports::{ExpectedRevision, SearchQuery, SearchScope, StreamName};
     use orderflow_domain::testing::{create_order, order_id};
-    use orderflow_domain::{OrderCommand, UserId, decide};
+    use orderflow_domain::{OrderCommand, decide};
     use orderflow_store::SqliteEventStore;
     use orderflow_testkit::ScratchPath;
     use orderflow_testkit::events::stored_events;
@@ -303,13 +302,8 @@ mod tests {
     }
 
     async fn everything(index: &dyn SearchIndex) -> Vec<String> {
-        let admin = Actor {
-            user_id: UserId::parse("admin").unwrap(),
-            is_admin: true,
-            is_buyer: false,
-        };
         let page = index
-            .search(&SearchQuery::for_actor(&admin).unwrap())
+            .search(&SearchQuery::new(SearchScope::Everyone))
             .await
             .unwrap();
         page.items.iter().map(|d| d.order_id.to_string()).collect()

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use orderflow_app::ports::SearchScope;
 use orderflow_app::ports::{
     CheckpointStore, EventMetadata, EventStore, ExpectedRevision, NewEvent, OrderDocument,
     Position, SearchIndex, SearchQuery, StreamName,
@@ -19,7 +20,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::backends::{Backend, EventStoreFixture};
-use crate::suite::{T0, admin, all_documents};
+use crate::suite::{T0, all_documents};
 
 async fn append(store: &dyn EventStore, n: u64, expected: ExpectedRevision, events: &[OrderEvent]) {
     let stream = StreamName::parse(order_id(n).stream_name()).unwrap();
@@ -108,8 +109,7 @@ async fn status_of(index: &dyn SearchIndex, n: u64) -> OrderStatus {
 }
 
 fn pending() -> SearchQuery {
-    SearchQuery::for_actor(&admin())
-        .unwrap()
+    SearchQuery::new(SearchScope::Everyone)
         .with_status(OrderStatus::Pending)
         .with_limit(100)
         .unwrap()
@@ -165,9 +165,7 @@ pub async fn a_confirmed_order_no_longer_matches_pending(backend: &dyn Backend) 
     confirm(&*store, 1).await;
     caught_up(&*store, &*index, SEARCH_PROJECTION).await;
     assert!(index.search(&pending()).await.unwrap().items.is_empty());
-    let confirmed = SearchQuery::for_actor(&admin())
-        .unwrap()
-        .with_status(OrderStatus::Confirmed);
+    let confirmed = SearchQuery::new(SearchScope::Everyone).with_status(OrderStatus::Confirmed);
     assert_eq!(index.search(&confirmed).await.unwrap().total, 1);
     running.stop().await;
 }

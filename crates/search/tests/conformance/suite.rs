@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use orderflow_app::Actor;
+use orderflow_app::ports::SearchScope;
 use orderflow_app::ports::{
     IndexUpdate, OrderDocument, Position, ProjectionCheckpoint, SearchIndex, SearchPage,
     SearchQuery,
@@ -18,22 +18,6 @@ use time::{Duration, OffsetDateTime};
 use crate::backends::Backend;
 
 pub const T0: OffsetDateTime = datetime!(2026-03-01 12:00:00 UTC);
-
-pub fn admin() -> Actor {
-    Actor {
-        user_id: user("admin"),
-        is_admin: true,
-        is_buyer: false,
-    }
-}
-
-pub fn buyer(name: &str) -> Actor {
-    Actor {
-        user_id: user(name),
-        is_admin: false,
-        is_buyer: true,
-    }
-}
 
 fn line(sku: &str, name: &str) -> OrderLine {
     let eur = Currency::parse("EUR").unwrap();
@@ -87,7 +71,7 @@ pub async fn put(index: &dyn SearchIndex, documents: Vec<OrderDocument>) {
 }
 
 fn admin_query() -> SearchQuery {
-    SearchQuery::for_actor(&admin()).unwrap()
+    SearchQuery::new(SearchScope::Everyone)
 }
 
 fn ids(page: &SearchPage) -> Vec<OrderId> {
@@ -278,14 +262,16 @@ pub async fn a_buyer_never_sees_another_buyers_orders(backend: &dyn Backend) {
         ],
     )
     .await;
-    let alice = SearchQuery::for_actor(&buyer("alice")).unwrap();
+    let alice = SearchQuery::new(SearchScope::Buyer(UserId::parse("alice").unwrap()));
     assert_eq!(search_ids(&*index, alice.clone()).await, set(&[1, 3]));
     let bobs_id = order_id(2).to_string();
     let snooping = alice.clone().with_text(&bobs_id).unwrap();
     assert_eq!(search_ids(&*index, snooping).await, set(&[]));
     assert!(alice.with_buyer(user("bob")).is_err());
     let page = index
-        .search(&SearchQuery::for_actor(&buyer("carol")).unwrap())
+        .search(&SearchQuery::new(SearchScope::Buyer(
+            UserId::parse("carol").unwrap(),
+        )))
         .await
         .unwrap();
     assert_eq!((page.items.len(), page.total), (0, 0));
@@ -376,7 +362,7 @@ pub async fn following_cursors_visits_every_document_exactly_once(backend: &dyn 
     newest_first.sort_by(|a, b| b.cmp(a));
     assert_eq!(seen, newest_first);
 
-    let alice = SearchQuery::for_actor(&buyer("alice")).unwrap();
+    let alice = SearchQuery::new(SearchScope::Buyer(UserId::parse("alice").unwrap()));
     let mut query = alice.with_limit(7).unwrap();
     let mut alice_seen = HashSet::new();
     loop {
