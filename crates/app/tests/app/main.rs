@@ -6,4 +6,5 @@
 
 mod orders;
 mod racing;
+mod subscription;
 mod support;

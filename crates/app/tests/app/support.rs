@@ -1,7 +1,9 @@
 //! What the test modules share: a real SQLite event store in a temp dir of
-//! its own, a fixed clock, the actors of the tests.
+//! its own, a fixed clock, the actors of the tests, and bounded waits.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use orderflow_app::ports::{Clock, EventStore, Position, StreamName};
 use orderflow_app::recorded::decode_order_event;
@@ -11,6 +13,9 @@ use orderflow_store::SqliteEventStore;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use time::macros::datetime;
+
+/// Long enough for a loaded machine, short enough to fail a hung test.
+pub const PATIENCE: Duration = Duration::from_secs(15);
 
 /// A SQLite event store in a temp dir that lives as long as it does.
 pub struct TestStore {
@@ -107,4 +112,27 @@ pub async fn events_of(store: &dyn EventStore, order_id: OrderId) -> Vec<OrderEv
 /// The store's head.
 pub async fn head(store: &dyn EventStore) -> Position {
     store.head().await.unwrap()
+}
+
+/// Waits, bounded by [`PATIENCE`], until `check` holds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {PATIENCE:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `future`, or a failed test after [`PATIENCE`].
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .unwrap_or_else(|_| panic!("not within {PATIENCE:?}: {what}"))
 }
