@@ -4,6 +4,7 @@
 //! runner over the in-process bus ([`consumer`]).
 #![allow(clippy::unwrap_used, unreachable_pub)]
 
+mod consumer;
 mod orders;
 mod racing;
 mod subscription;

@@ -26,6 +26,13 @@ fn mediator(store: Arc<dyn EventStore>) -> Orders {
     Mediator::new(OrderHandlers::new(store, Arc::new(FixedClock)))
 }
 
+/// The order use cases over an empty store of their own.
+async fn fresh() -> (TestStore, Orders) {
+    let test = TestStore::open().await;
+    let orders = mediator(test.store.clone());
+    (test, orders)
+}
+
 /// Places a two-bag order as `context`'s buyer; returns its id.
 async fn place(orders: &Orders, context: &RequestContext) -> OrderId {
     let placed = orders
@@ -49,8 +56,7 @@ fn assert_conflict(result: Result<impl std::fmt::Debug, AppError>, expected_code
 #[tokio::test]
 async fn placing_an_order_appends_it_with_the_buyers_subscription_and_answers_the_position() {
     // Given an empty event store
-    let test = TestStore::open().await;
-    let orders = mediator(test.store.clone());
+    let (test, orders) = fresh().await;
 
     // When alice places an order
     let placed = orders
@@ -85,8 +91,7 @@ async fn placing_an_order_appends_it_with_the_buyers_subscription_and_answers_th
 #[tokio::test]
 async fn someone_who_is_not_a_buyer_cannot_place_an_order() {
     // Given an admin without the buyer role
-    let test = TestStore::open().await;
-    let orders = mediator(test.store.clone());
+    let (test, orders) = fresh().await;
 
     // When they place an order
     let placed = orders
@@ -104,8 +109,7 @@ async fn someone_who_is_not_a_buyer_cannot_place_an_order() {
 #[tokio::test]
 async fn someone_who_is_not_an_admin_cannot_confirm_even_their_own_order() {
     // Given alice's order
-    let test = TestStore::open().await;
-    let orders = mediator(test.store.clone());
+    let (test, orders) = fresh().await;
     let order_id = place(&orders, &context(buyer("alice"))).await;
 
     // When alice confirms it
@@ -124,8 +128,7 @@ async fn someone_who_is_not_an_admin_cannot_confirm_even_their_own_order() {
 #[tokio::test]
 async fn another_buyers_order_is_not_found_to_get_cancel_or_subscribe_to() {
     // Given alice's order
-    let test = TestStore::open().await;
-    let orders = mediator(test.store.clone());
+    let (test, orders) = fresh().await;
     let order_id = place(&orders, &context(buyer("alice"))).await;
     let bob = context(buyer("bob"));
 
@@ -165,8 +168,7 @@ async fn another_buyers_order_is_not_found_to_get_cancel_or_subscribe_to() {
 
 #[tokio::test]
 async fn confirming_an_order_that_does_not_exist_is_not_found() {
-    let test = TestStore::open().await;
-    let orders = mediator(test.store.clone());
+    let (test, orders) = fresh().await;
     let missing = OrderId::from_uuid(Uuid::now_v7()).unwrap();
 
     let confirmed = orders.send(&context(admin("root")), confirm(missing)).await;
@@ -181,8 +183,7 @@ async fn confirming_an_order_that_does_not_exist_is_not_found() {
 #[tokio::test]
 async fn confirming_an_already_confirmed_order_is_a_conflict() {
     // Given an order an admin has confirmed
-    let test = TestStore::open().await;
-    let orders = mediator(test.store.clone());
+    let (test, orders) = fresh().await;
     let order_id = place(&orders, &context(buyer("alice"))).await;
     let root = context(admin("root"));
     let first = orders.send(&root, confirm(order_id)).await.unwrap();
@@ -200,8 +201,7 @@ async fn confirming_an_already_confirmed_order_is_a_conflict() {
 #[tokio::test]
 async fn placing_again_with_the_same_idempotency_key_replays_the_first_outcome() {
     // Given an order placed with an idempotency key
-    let test = TestStore::open().await;
-    let orders = mediator(test.store.clone());
+    let (test, orders) = fresh().await;
     let request = PlaceOrderRequest { order: coffee(2) };
     let keyed = context_with_key(buyer("alice"), "retry-1");
     let first = orders.send(&keyed, request.clone()).await.unwrap();
@@ -220,8 +220,7 @@ async fn placing_again_with_the_same_idempotency_key_replays_the_first_outcome()
 #[tokio::test]
 async fn the_same_idempotency_key_with_another_body_is_refused() {
     // Given an order of two bags placed with an idempotency key
-    let test = TestStore::open().await;
-    let orders = mediator(test.store.clone());
+    let (test, orders) = fresh().await;
     let keyed = context_with_key(buyer("alice"), "retry-1");
     let first = orders
         .send(&keyed, PlaceOrderRequest { order: coffee(2) })
