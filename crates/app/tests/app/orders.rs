@@ -167,6 +167,28 @@ async fn another_buyers_order_is_not_found_to_get_cancel_or_subscribe_to() {
 }
 
 #[tokio::test]
+async fn another_buyer_confirming_is_forbidden_whether_or_not_the_order_exists() {
+    // Given alice's order
+    let (test, orders) = fresh().await;
+    let order_id = place(&orders, &context(buyer("alice"))).await;
+    let missing = OrderId::from_uuid(Uuid::now_v7()).unwrap();
+
+    // When bob confirms it, and an order that does not exist
+    let bob = context(buyer("bob"));
+    let existing = orders.send(&bob, confirm(order_id)).await;
+    let absent = orders.send(&bob, confirm(missing)).await;
+
+    // Then both are refused alike (the role check comes before any load), so
+    // the answer tells nothing about alice's order
+    assert!(
+        matches!(existing, Err(AppError::Forbidden(_))),
+        "{existing:?}"
+    );
+    assert!(matches!(absent, Err(AppError::Forbidden(_))), "{absent:?}");
+    assert_eq!(events_of(test.store.as_ref(), order_id).await.len(), 2);
+}
+
+#[tokio::test]
 async fn confirming_an_order_that_does_not_exist_is_not_found() {
     let (test, orders) = fresh().await;
     let missing = OrderId::from_uuid(Uuid::now_v7()).unwrap();
