@@ -16,6 +16,7 @@ pub mod messaging;
 pub mod orders;
 pub mod page_cursor;
 pub mod ports;
+pub mod projections;
 pub mod push;
 pub mod recorded;
 pub mod subscription;

@@ -4,7 +4,6 @@
 mod cli;
 mod commands;
 mod prometheus;
-mod search_rebuild;
 mod settings;
 mod shutdown;
 mod startup;

@@ -105,13 +105,13 @@ pub(crate) async fn search_checkpoint(
             .await
             .context("cannot open the PostgreSQL search index")?;
         return index
-            .checkpoint(orderflow_search::SEARCH_PROJECTION)
+            .checkpoint(orderflow_app::projections::search::SEARCH_PROJECTION)
             .await
             .context("cannot read the search projection's checkpoint");
     }
     TantivySearchIndex::committed_checkpoint(
         &directory_in_use(data_dir),
-        orderflow_search::SEARCH_PROJECTION,
+        orderflow_app::projections::search::SEARCH_PROJECTION,
     )
     .context("cannot read the tantivy index's checkpoint")
 }

@@ -27,8 +27,12 @@ use orderflow_app::integration::{
 use orderflow_app::messaging::run_consumer;
 use orderflow_app::orders::OrderHandlers;
 use orderflow_app::orders::search::OrderSearch;
+use orderflow_app::ports::FreshIndexes;
 use orderflow_app::ports::SystemClock;
 use orderflow_app::ports::bus::{MessageBus, SubscriptionSpec};
+use orderflow_app::projections::search::rebuild::{
+    BatchGate, Gated, SearchRebuilds, SwappableIndex,
+};
 use orderflow_app::push::PushPublisher;
 use orderflow_app::subscription::{
     CatchUpSubscription, SubscriptionConfig, run_leased_subscription, run_subscription,
@@ -36,7 +40,6 @@ use orderflow_app::subscription::{
 use orderflow_auth::{DevIssuer, TokenValidator};
 use orderflow_http::{GatewayApi, OrdersApi, gateway_router, gateway_routes, orders_router};
 use orderflow_hub::{HubConfig, PushHub, hub_router, start_push_relay};
-use orderflow_search::rebuild::{BatchGate, FreshIndexes, Gated, SearchRebuilds, SwappableIndex};
 use orderflow_search::{PostgresGenerations, TantivyGenerations};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -44,7 +47,6 @@ use tokio::task::JoinHandle;
 
 use crate::cli::{BackendArgs, IdpArgs, ServiceArgs, UpArgs};
 use crate::prometheus::{self, ScrapeSources, metrics_router};
-use crate::search_rebuild::RebuildsControl;
 use crate::settings::{
     IndexKind, Stores, open_bus, open_read_model, open_search_index, open_stores, public_url,
     token_validator,
@@ -279,10 +281,10 @@ impl Application {
         // at a time, so a rebuild can swap a fresh index in between batches.
         let live = Arc::new(SwappableIndex::new(index));
         let gate = BatchGate::default();
-        let (subscription, projection) = orderflow_search::subscribe(
+        let (subscription, projection) = orderflow_app::projections::search::subscribe(
             stores.events.clone(),
             live.clone(),
-            orderflow_search::subscription_config(),
+            orderflow_app::projections::search::subscription_config(),
         )
         .await
         .context("cannot open the search projection's subscription")?;
@@ -313,7 +315,7 @@ impl Application {
         let search = OrderSearch {
             index: live,
             progress,
-            rebuilds: Some(Arc::new(RebuildsControl(rebuilds))),
+            rebuilds: Some(Arc::new(rebuilds)),
         };
         let mediator = Arc::new(Mediator::new(
             OrderHandlers::new(stores.events.clone(), Arc::new(SystemClock)).with_search(search),

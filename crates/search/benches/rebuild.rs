@@ -29,13 +29,12 @@ use orderflow_app::ports::{
     EventStore, ExpectedRevision, NewEvent, OrderDocument, Position, RecordedEvent, SearchIndex,
     SearchQuery, StreamName,
 };
+use orderflow_app::projections::search::{SEARCH_BATCH_SIZE, subscribe, subscription_config};
 use orderflow_app::subscription::{
     CatchUpSubscription, EventHandler, HandlerError, SubscriptionConfig, run_subscription,
 };
 use orderflow_domain::{OrderCommand, OrderEvent, OrderId, OrderStatus, decide, testing};
-use orderflow_search::{
-    PostgresSearchIndex, SEARCH_BATCH_SIZE, TantivySearchIndex, subscribe, subscription_config,
-};
+use orderflow_search::{PostgresSearchIndex, TantivySearchIndex};
 use orderflow_store::SqliteEventStore;
 use orderflow_testkit::TestDatabase;
 use orderflow_testkit::events::stored_events;

@@ -3,6 +3,7 @@
 pub mod bus;
 pub mod clock;
 pub mod event_store;
+pub mod fresh_indexes;
 pub mod lease;
 pub mod read_model;
 pub mod search;
@@ -12,6 +13,7 @@ pub use bus::{
     QueueMode, QueueSubscription, SubscriptionSpec,
 };
 pub use clock::{Clock, SystemClock};
+pub use fresh_indexes::{FreshIndexes, RebuildError};
 pub use lease::{Lease, Leases};
 
 pub use event_store::{

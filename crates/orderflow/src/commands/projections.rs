@@ -35,7 +35,7 @@ pub(crate) async fn status(args: ProjectionsArgs) -> anyhow::Result<()> {
         .await
         .context("cannot read the event store's head")?;
     let mut rows = vec![Progress {
-        name: orderflow_search::SEARCH_PROJECTION,
+        name: orderflow_app::projections::search::SEARCH_PROJECTION,
         position: search_checkpoint(&args.backend, &args.data_dir).await?,
     }];
     for name in [

@@ -26,15 +26,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use orderflow_app::ports::{EventStore, Position, SearchIndex};
+use orderflow_app::ports::{EventStore, FreshIndexes, Position, RebuildError, SearchIndex};
+use orderflow_app::projections::search::rebuild::{BatchGate, SwappableIndex, swap_in};
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::watch;
 
 use super::PostgresSearchIndex;
 use super::tables::Tables;
-use crate::rebuild::{
-    BatchGate, Building, FreshIndexes, RebuildError, SwappableIndex, failed, swap_in,
-};
+use crate::building::Building;
 
 /// The channel an install notifies, with the new generation as payload.
 const CHANNEL: &str = "orderflow_search_generation";
@@ -109,7 +108,7 @@ impl PostgresGenerations {
         gate: &BatchGate,
         progress: &watch::Receiver<Position>,
     ) -> Result<bool, RebuildError> {
-        let pointed = current(&self.pool).await.map_err(failed)?;
+        let pointed = current(&self.pool).await.map_err(RebuildError::of)?;
         if pointed == self.in_use() {
             return Ok(false);
         }
@@ -182,31 +181,31 @@ impl PostgresGenerations {
 
     /// Points every instance at `generation`; returns the one it replaced.
     async fn install(&self, generation: u64) -> Result<u64, RebuildError> {
-        let mut transaction = self.pool.begin().await.map_err(failed)?;
+        let mut transaction = self.pool.begin().await.map_err(RebuildError::of)?;
         let replaced: i64 =
             sqlx::query_scalar("SELECT generation FROM search_generation FOR UPDATE")
                 .fetch_one(&mut *transaction)
                 .await
-                .map_err(failed)?;
+                .map_err(RebuildError::of)?;
         let replaced = u64::try_from(replaced).unwrap_or(0);
         if replaced >= generation {
-            return Err(RebuildError(format!(
+            return Err(RebuildError::refused(format!(
                 "a newer rebuild (generation {replaced}) was installed meanwhile"
             )));
         }
-        let number = i64::try_from(generation).map_err(failed)?;
+        let number = i64::try_from(generation).map_err(RebuildError::of)?;
         sqlx::query("UPDATE search_generation SET generation = $1")
             .bind(number)
             .execute(&mut *transaction)
             .await
-            .map_err(failed)?;
+            .map_err(RebuildError::of)?;
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(generation.to_string())
             .execute(&mut *transaction)
             .await
-            .map_err(failed)?;
-        transaction.commit().await.map_err(failed)?;
+            .map_err(RebuildError::of)?;
+        transaction.commit().await.map_err(RebuildError::of)?;
         Ok(replaced)
     }
 
@@ -237,13 +236,13 @@ impl FreshIndexes for PostgresGenerations {
         let number: i64 = sqlx::query_scalar("SELECT nextval('search_generation_numbers')")
             .fetch_one(&self.pool)
             .await
-            .map_err(failed)?;
-        let generation = u64::try_from(number).map_err(failed)?;
+            .map_err(RebuildError::of)?;
+        let generation = u64::try_from(number).map_err(RebuildError::of)?;
         for statement in Tables::of(generation).create() {
             sqlx::query(statement)
                 .execute(&self.pool)
                 .await
-                .map_err(failed)?;
+                .map_err(RebuildError::of)?;
         }
         self.building.started(generation);
         Ok(Arc::new(PostgresSearchIndex::at(
@@ -256,7 +255,7 @@ impl FreshIndexes for PostgresGenerations {
         let built = self
             .building
             .finished()
-            .ok_or_else(|| RebuildError("no generation was being built".into()))?;
+            .ok_or_else(|| RebuildError::refused("no generation was being built"))?;
         let replaced = self.install(built).await?;
         *self.in_use.lock().unwrap_or_else(PoisonError::into_inner) = built;
         self.retire(replaced).await;

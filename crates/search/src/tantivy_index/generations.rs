@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use orderflow_app::ports::SearchIndex;
 
 use super::TantivySearchIndex;
-use crate::rebuild::{Building, FreshIndexes, RebuildError, failed};
+use orderflow_app::ports::{FreshIndexes, RebuildError};
+
+use crate::building::Building;
 
 /// The file naming the index directory in use.
 const CURRENT_FILE: &str = "search.current";
@@ -57,27 +59,27 @@ impl FreshIndexes for TantivyGenerations {
     async fn create(&self) -> Result<Arc<dyn SearchIndex>, RebuildError> {
         let name = format!("search-{}", uuid::Uuid::now_v7().simple());
         let directory = self.data_dir.join(name);
-        std::fs::create_dir_all(&directory).map_err(failed)?;
+        std::fs::create_dir_all(&directory).map_err(RebuildError::of)?;
         self.building.started(directory.clone());
         let index = tokio::task::spawn_blocking(move || TantivySearchIndex::open(&directory))
             .await
-            .map_err(failed)?
-            .map_err(failed)?;
+            .map_err(RebuildError::of)?
+            .map_err(RebuildError::of)?;
         Ok(Arc::new(index))
     }
 
     async fn installed(&self, replaced: Arc<dyn SearchIndex>) -> Result<(), RebuildError> {
         let Some(built) = self.building.finished() else {
-            return Err(RebuildError("no index was being built".into()));
+            return Err(RebuildError::refused("no index was being built"));
         };
         let name = built
             .file_name()
             .and_then(|name| name.to_str())
-            .ok_or_else(|| RebuildError("unnamed index directory".into()))?
+            .ok_or_else(|| RebuildError::refused("unnamed index directory"))?
             .to_owned();
         let temporary = self.data_dir.join(format!("{CURRENT_FILE}.tmp"));
-        std::fs::write(&temporary, &name).map_err(failed)?;
-        std::fs::rename(&temporary, self.data_dir.join(CURRENT_FILE)).map_err(failed)?;
+        std::fs::write(&temporary, &name).map_err(RebuildError::of)?;
+        std::fs::rename(&temporary, self.data_dir.join(CURRENT_FILE)).map_err(RebuildError::of)?;
         let old = std::mem::replace(
             &mut *self.in_use.lock().unwrap_or_else(PoisonError::into_inner),
             built,

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use orderflow_app::ports::FreshIndexes;
 use orderflow_app::ports::SearchIndex;
-use orderflow_search::rebuild::FreshIndexes;
 use orderflow_search::tantivy_index::generations::directory_in_use;
 use orderflow_search::{
     PostgresGenerations, PostgresSearchIndex, TantivyGenerations, TantivySearchIndex,

@@ -62,4 +62,5 @@ every_adapter!(
     projection::a_new_subscription_resumes_from_the_indexs_checkpoint,
     rebuild::a_rebuild_swaps_in_an_equal_index_that_keeps_following_and_a_reopen_finds,
     rebuild::rebuilding_twice_in_a_row_gives_the_same_index,
+    rebuild::a_rebuild_swaps_in_a_fresh_index_holding_what_the_live_one_held,
 );

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use orderflow_app::ports::FreshIndexes;
 use orderflow_app::ports::{EventStore, Position, SearchIndex};
+use orderflow_app::projections::search::rebuild::{BatchGate, SwappableIndex, rebuild_into};
 use orderflow_search::PostgresGenerations;
-use orderflow_search::rebuild::{BatchGate, FreshIndexes, SwappableIndex, rebuild_into};
 use tokio::sync::watch;
 
 use crate::backends::{EventStoreFixture, PostgresBackend};
@@ -104,7 +105,7 @@ async fn a_rebuild_older_than_the_generation_in_use_is_refused_and_old_tables_ar
         .await
         .unwrap();
     let refused = a.generations.installed(replaced).await.unwrap_err();
-    assert!(refused.0.contains("newer rebuild"), "{refused}");
+    assert!(refused.to_string().contains("newer rebuild"), "{refused}");
     assert_eq!(backend.connect().await.generation(), b.generations.in_use());
 
     // A third rebuild drops every generation older than the one it replaces.
@@ -130,7 +131,7 @@ async fn a_rebuild_older_than_the_generation_in_use_is_refused_and_old_tables_ar
     let position: Position = backend
         .connect()
         .await
-        .checkpoint(orderflow_search::SEARCH_PROJECTION)
+        .checkpoint(orderflow_app::projections::search::SEARCH_PROJECTION)
         .await
         .unwrap();
     assert_eq!(position, store.head().await.unwrap());

@@ -9,12 +9,12 @@ use orderflow_app::ports::{
     CheckpointStore, EventMetadata, EventStore, ExpectedRevision, NewEvent, OrderDocument,
     Position, SearchIndex, SearchQuery, StreamName,
 };
+use orderflow_app::projections::search::{SEARCH_PROJECTION, SearchProjection, subscribe};
 use orderflow_app::subscription::{
     CatchUpSubscription, EventHandler, SubscriptionConfig, run_subscription,
 };
 use orderflow_domain::testing::{self, order_id, user};
 use orderflow_domain::{OrderCommand, OrderEvent, OrderStatus, decide};
-use orderflow_search::{SEARCH_PROJECTION, SearchProjection, subscribe};
 use orderflow_testkit::events::stored_events;
 use tokio::sync::oneshot;
 use uuid::Uuid;

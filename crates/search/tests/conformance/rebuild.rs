@@ -5,19 +5,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use orderflow_app::orders::search::{RebuildControl, RebuildStatus};
 use orderflow_app::ports::{EventStore, SearchIndex};
-use orderflow_search::rebuild::{BatchGate, Gated, RebuildState, SearchRebuilds, SwappableIndex};
-use orderflow_search::{SEARCH_PROJECTION, subscribe};
+use orderflow_app::projections::search::rebuild::{
+    BatchGate, Gated, SearchRebuilds, SwappableIndex, rebuild_into,
+};
+use orderflow_app::projections::search::{SEARCH_PROJECTION, subscribe};
 
 use crate::backends::{Backend, EventStoreFixture};
 use crate::projection::{Running, caught_up, config, confirm, create};
 use crate::suite::all_documents;
 
-async fn rebuilt(rebuilds: &Arc<SearchRebuilds>) {
+async fn rebuilt(rebuilds: &SearchRebuilds) {
     for _ in 0..500 {
-        match rebuilds.state() {
-            RebuildState::Running => tokio::time::sleep(Duration::from_millis(20)).await,
-            RebuildState::Done(_) => return,
+        match rebuilds.status() {
+            RebuildStatus::Running => tokio::time::sleep(Duration::from_millis(20)).await,
+            RebuildStatus::Done { .. } => return,
             other => panic!("the rebuild did not finish: {other:?}"),
         }
     }
@@ -92,4 +95,36 @@ pub async fn rebuilding_twice_in_a_row_gives_the_same_index(backend: &dyn Backen
     assert!(rebuilds.start());
     rebuilt(&rebuilds).await;
     assert_eq!(all_documents(&*live).await, first);
+}
+
+pub async fn a_rebuild_swaps_in_a_fresh_index_holding_what_the_live_one_held(
+    backend: &dyn Backend,
+) {
+    let events = EventStoreFixture::new().await;
+    let store: Arc<dyn EventStore> = events.store.clone();
+    for n in 1..=5 {
+        create(&*store, n, "alice").await;
+    }
+    let head = store.head().await.unwrap();
+    let (empty, fresh_indexes) = backend.open_rebuildable().await;
+    let live = SwappableIndex::new(empty);
+    let gate = BatchGate::default();
+    let old = fresh_indexes.create().await.unwrap();
+    let (_, replaced) = rebuild_into(store.clone(), &live, &gate, old.clone())
+        .await
+        .unwrap();
+    fresh_indexes.installed(replaced).await.unwrap();
+    let before = all_documents(&live).await;
+    assert_eq!(before.len(), 5);
+
+    let fresh = fresh_indexes.create().await.unwrap();
+    let (report, replaced) = rebuild_into(store.clone(), &live, &gate, fresh.clone())
+        .await
+        .unwrap();
+
+    assert!(Arc::ptr_eq(&replaced, &old));
+    assert!(Arc::ptr_eq(&live.current(), &fresh));
+    assert_eq!(report.position, head);
+    assert_eq!(all_documents(&live).await, before);
+    assert_eq!(live.checkpoint(SEARCH_PROJECTION).await.unwrap(), head);
 }

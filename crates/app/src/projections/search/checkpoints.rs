@@ -9,19 +9,19 @@
 //! when the index is behind; the search projection has normally committed
 //! the same position with its documents already.
 //!
-//! [`CatchUpSubscription`]: orderflow_app::subscription::CatchUpSubscription
+//! [`CatchUpSubscription`]: crate::subscription::CatchUpSubscription
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use orderflow_app::ports::{
+use crate::ports::{
     CheckpointStore, EventStoreError, IndexUpdate, Position, ProjectionCheckpoint, SearchError,
     SearchIndex,
 };
+use async_trait::async_trait;
 
 /// A [`CheckpointStore`] backed by a [`SearchIndex`].
 #[derive(Clone)]
-pub struct IndexCheckpoints {
+pub(super) struct IndexCheckpoints {
     index: Arc<dyn SearchIndex>,
 }
 
@@ -32,7 +32,7 @@ impl std::fmt::Debug for IndexCheckpoints {
 }
 
 impl IndexCheckpoints {
-    pub fn new(index: Arc<dyn SearchIndex>) -> Self {
+    pub(super) fn new(index: Arc<dyn SearchIndex>) -> Self {
         IndexCheckpoints { index }
     }
 }

@@ -7,8 +7,8 @@
 //! events are facts). Timestamps are truncated to the microsecond, as every
 //! index stores them.
 
-use orderflow_app::ports::OrderDocument;
-use orderflow_app::ports::search::truncate_to_micros;
+use crate::ports::OrderDocument;
+use crate::ports::search::truncate_to_micros;
 use orderflow_domain::{OrderEvent, OrderStatus};
 
 /// Why an event could not be folded.

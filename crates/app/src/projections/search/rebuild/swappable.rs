@@ -8,10 +8,10 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use async_trait::async_trait;
-use orderflow_app::ports::{
+use crate::ports::{
     IndexUpdate, OrderDocument, Position, SearchError, SearchIndex, SearchPage, SearchQuery,
 };
+use async_trait::async_trait;
 use orderflow_domain::OrderId;
 
 /// Serialises a projection's batches with an index swap.

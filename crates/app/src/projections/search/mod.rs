@@ -21,24 +21,24 @@
 //!   retries: nothing is silently dropped, and the projection waits for code
 //!   that can read it.
 
+mod checkpoints;
 mod fold;
+pub mod rebuild;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use orderflow_app::ports::{
+use crate::ports::{
     EventStore, EventStoreError, IndexUpdate, OrderDocument, Position, ProjectionCheckpoint,
     RecordedEvent, SearchIndex, StreamName,
 };
-use orderflow_app::recorded::{RecordedEventError, decode_order_event};
-use orderflow_app::subscription::{
-    CatchUpSubscription, EventHandler, HandlerError, SubscriptionConfig,
-};
+use crate::recorded::{RecordedEventError, decode_order_event};
+use crate::subscription::{CatchUpSubscription, EventHandler, HandlerError, SubscriptionConfig};
+use async_trait::async_trait;
 use orderflow_domain::{OrderEvent, OrderId};
 use tokio::sync::watch;
 
-use crate::checkpoints::IndexCheckpoints;
+use checkpoints::IndexCheckpoints;
 use fold::fold;
 
 /// The subscription name (and checkpoint name) of the search projection.
@@ -95,7 +95,7 @@ impl std::fmt::Debug for SearchProjection {
 /// Opens the subscription `config.name` at the checkpoint stored **in the
 /// index** (so a rebuilt or lost index starts over from the first event) and
 /// the projection that writes it. Run them with
-/// [`orderflow_app::subscription::run_subscription`].
+/// [`crate::subscription::run_subscription`].
 pub async fn subscribe(
     store: Arc<dyn EventStore>,
     index: Arc<dyn SearchIndex>,
@@ -238,7 +238,7 @@ enum ProjectionError {
     #[error("{0}")]
     Fold(String),
     #[error(transparent)]
-    Search(#[from] orderflow_app::ports::SearchError),
+    Search(#[from] crate::ports::SearchError),
     #[error(transparent)]
     EventStore(#[from] EventStoreError),
 }

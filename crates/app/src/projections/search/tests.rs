@@ -1,6 +1,6 @@
 //! Grouping and decoding a batch: which events the projection reads, skips or refuses.
 
-use orderflow_app::ports::EventMetadata;
+use crate::ports::EventMetadata;
 use orderflow_domain::testing::{created, order_id};
 use time::OffsetDateTime;
 use uuid::Uuid;
