@@ -23,6 +23,8 @@
 mod config;
 mod connection;
 mod error;
+mod handle;
+mod handshake;
 mod hub;
 mod negotiate;
 mod protocol;
@@ -34,6 +36,6 @@ mod router;
 pub use config::HubConfig;
 pub use error::HubError;
 pub use hub::{PUSH_UPDATE_METHOD, PendingPush, PushHub};
-pub use relay::start_push_relay;
+pub use relay::{IN_FLIGHT as RELAY_IN_FLIGHT, PushRelay, start_push_relay};
 pub use report::{ConnectionRef, Delivery, DeliveryFailure, FailureReason, PushReport};
 pub use router::{HUB_PATH, NEGOTIATE_PATH, hub_router, redact_access_token};
