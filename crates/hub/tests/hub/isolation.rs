@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderflow_app::ports::bus::{Message, MessageBus, MessagePublisher};
+use orderflow_app::ports::bus::{Message, MessageBus};
 use orderflow_app::push::{
     PUSH_UPDATE_MESSAGE_KIND, PushUpdateIntegrationMessage, PushUpdatePayload,
 };
