@@ -93,6 +93,18 @@ async fn expect_push(client: &mut SignalrClient, expected: &Value) -> Instant {
     Instant::now()
 }
 
+/// Waits for `client`'s next `push` (carrying `expected`) and checks it arrived within
+/// [`PROMPTLY`] of `since`; `what` names it in the failure.
+async fn expect_prompt_push(
+    client: &mut SignalrClient,
+    expected: &Value,
+    since: Instant,
+    what: &str,
+) {
+    let waited = expect_push(client, expected).await - since;
+    assert!(waited < PROMPTLY, "{what} arrived after {waited:?}");
+}
+
 #[tokio::test]
 async fn a_frozen_tab_among_healthy_ones_delays_nobody() {
     let running = TestHub::start().await;
@@ -113,19 +125,16 @@ async fn a_frozen_tab_among_healthy_ones_delays_nobody() {
     }
     let published = Instant::now();
     let for_bob = relayed.publish("bob", "healthy").await;
-    let arrived = expect_push(&mut bob, &for_bob).await;
-    assert!(
-        arrived - published < PROMPTLY,
-        "bob's push waited {:?} behind alice's frozen tab",
-        arrived - published
-    );
+    expect_prompt_push(
+        &mut bob,
+        &for_bob,
+        published,
+        "bob's push (behind a frozen tab)",
+    )
+    .await;
     for (n, update) in for_alice.iter().enumerate() {
-        let arrived = expect_push(&mut alice, update).await;
-        assert!(
-            arrived - first_published < PROMPTLY,
-            "alice's healthy tab got push {n} after {:?}",
-            arrived - first_published
-        );
+        let what = format!("push {n} to alice's healthy tab");
+        expect_prompt_push(&mut alice, update, first_published, &what).await;
     }
     assert!(
         first_published.elapsed() < HubConfig::DEFAULT_ACK_TIMEOUT,
@@ -149,21 +158,18 @@ async fn signalrcore_gets_its_pushes_at_once_and_delays_nobody() {
     for n in 0..4 {
         let published = Instant::now();
         let update = relayed.publish("alice", &format!("no-results-{n}")).await;
-        let arrived = expect_push(&mut alice, &update).await;
-        assert!(
-            arrived - published < PROMPTLY,
-            "signalrcore got push {n} after {:?}",
-            arrived - published
-        );
+        let what = format!("push {n} to signalrcore");
+        expect_prompt_push(&mut alice, &update, published, &what).await;
     }
     let published = Instant::now();
     let for_bob = relayed.publish("bob", "after-signalrcore").await;
-    let arrived = expect_push(&mut bob, &for_bob).await;
-    assert!(
-        arrived - published < PROMPTLY,
-        "bob's push waited {:?} behind signalrcore",
-        arrived - published
-    );
+    expect_prompt_push(
+        &mut bob,
+        &for_bob,
+        published,
+        "bob's push (after signalrcore's)",
+    )
+    .await;
     alice.stop().await;
     bob.stop().await;
 }
