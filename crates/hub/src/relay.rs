@@ -196,3 +196,7 @@ fn start(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "relay_tests.rs"]
+mod tests;
