@@ -274,3 +274,41 @@ async fn other_methods_on_negotiate_and_the_hub_path_are_405_problems() {
     assert_eq!(post_hub.headers()["allow"], "GET");
     problem(post_hub, 405).await;
 }
+
+#[tokio::test]
+async fn sockets_opened_together_past_the_users_limit_are_refused_at_the_handshake() {
+    let running = TestHub::start_with(HubConfig {
+        max_connections_per_user: 1,
+        ..HubConfig::default()
+    })
+    .await;
+    let bob = running.token("bob");
+    // Both upgrades pass before either connection is listed.
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let connection_token = running.negotiate_token(&bob).await;
+        let socket = running
+            .open_socket(&format!("?id={connection_token}"), Some(&bob))
+            .await
+            .unwrap();
+        sockets.push(HubClient::new(socket));
+    }
+    let mut second = sockets.pop().unwrap();
+    let mut first = sockets.pop().unwrap();
+    first.handshake().await;
+    second
+        .send_record(json!({"protocol": "json", "version": 1}))
+        .await;
+    let answer = second.next_message().await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too many connections for this user"),
+        "{answer}"
+    );
+    assert_eq!(
+        running.hub.connections_of(&crate::support::user_id("bob")),
+        1
+    );
+}
