@@ -4,9 +4,9 @@
 //! - the handshake is answered before any other message is sent; the connection is listed
 //!   in the registry (so pushes can reach it) just before that answer, so a client that has
 //!   seen the answer receives every later push;
-//! - a handshake for anything but the `json` protocol, versions 0 to 2, is answered
-//!   `{"error": …}` and the socket is closed; so is a handshake that does not arrive within
-//!   [`crate::HubConfig::handshake_timeout`] (without an answer);
+//! - the handshake is read and checked as `handshake` guarantees; a refused one is answered
+//!   `{"error": …}` and the socket is closed, and so is a connection over its user's or the
+//!   hub's limit (see `registry`);
 //! - malformed JSON, unknown message types, records over the size limit, binary frames and
 //!   transport errors end the connection with a Close message carrying the error, never a
 //!   panic; a client's invocation of any method is answered with a completion error, since
@@ -14,8 +14,9 @@
 //! - a Ping goes out whenever nothing else was sent for the keep-alive interval; a client
 //!   silent for the client timeout, or whose access token expires (past the validator's
 //!   clock leeway), is closed;
-//! - every write is bounded by [`crate::HubConfig::send_timeout`]: a client that stops
-//!   reading is dropped, and its queue never grows past its bound;
+//! - frames queued by pushes are written in queuing order; every write is bounded by
+//!   [`crate::HubConfig::send_timeout`]: a client that stops reading is dropped, and its
+//!   queue never grows past its bounds (see `handle`: over them, a Close with an error);
 //! - when the connection ends, pushes waiting for its completions learn it at once.
 
 use std::sync::Arc;
@@ -27,11 +28,13 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::handle::{CloseCause, ConnectionHandle, ConnectionMailbox};
+use crate::handshake::{HandshakeFailure, handshake};
 use crate::hub::HubState;
 use crate::protocol::{
     self, ClientMessage, HANDSHAKE_OK, HandshakeError, PING, ProtocolError, RecordReader,
 };
-use crate::registry::{CloseCause, ConnectionHandle, ConnectionMailbox};
+use crate::registry::AdmissionRefused;
 use crate::report::ConnectionRef;
 
 /// How long to wait for the client's close frame after ours, so the TCP close is orderly.
@@ -104,13 +107,7 @@ async fn serve(
         }
         Err(HandshakeFailure::Refused(error)) => {
             tracing::info!(%error, "handshake refused");
-            let answer = protocol::handshake_error(&error);
-            if send_text(&mut socket, answer, config.send_timeout)
-                .await
-                .is_ok()
-            {
-                close_socket(&mut socket, 1002, &config.send_timeout).await;
-            }
+            refuse_handshake(&mut socket, &error, config.send_timeout).await;
             return;
         }
     };
@@ -121,17 +118,21 @@ async fn serve(
             user_id: principal.user_id.clone(),
             connection_id,
         },
-        config.outbound_queue_capacity,
-        config.max_pending_invocations,
+        &config,
     );
-    let registration = hub
-        .registry
-        .register(handle.clone())
-        .ok()
-        .map(|()| Registration {
+    let registration = match hub.registry.register(handle.clone()) {
+        Ok(()) => Some(Registration {
             hub: hub.clone(),
             handle,
-        });
+        }),
+        Err(AdmissionRefused::ShuttingDown) => None,
+        Err(refused) => {
+            tracing::info!(%refused, "connection over its limit refused at the handshake");
+            let error = HandshakeError::NotAdmitted(refused.to_string());
+            refuse_handshake(&mut socket, &error, config.send_timeout).await;
+            return;
+        }
+    };
     if send_text(&mut socket, HANDSHAKE_OK.to_owned(), config.send_timeout)
         .await
         .is_err()
@@ -182,55 +183,6 @@ async fn serve(
     drop(registration);
 }
 
-#[derive(Debug)]
-enum HandshakeFailure {
-    Gone,
-    TimedOut,
-    Refused(HandshakeError),
-}
-
-/// Reads the handshake request; returns the records that arrived after it in the same frame.
-async fn handshake(
-    socket: &mut WebSocket,
-    reader: &mut RecordReader,
-    timeout: Duration,
-) -> Result<Vec<String>, HandshakeFailure> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let message = match tokio::time::timeout_at(deadline, socket.recv()).await {
-            Err(_elapsed) => return Err(HandshakeFailure::TimedOut),
-            Ok(None | Some(Ok(Message::Close(_)))) => return Err(HandshakeFailure::Gone),
-            Ok(Some(Err(error))) => {
-                return Err(HandshakeFailure::Refused(HandshakeError::Malformed(
-                    error.to_string(),
-                )));
-            }
-            Ok(Some(Ok(message))) => message,
-        };
-        // The handshake is JSON text whatever protocol follows; some clients of binary
-        // protocols send it in a binary frame, so accept it there too to answer properly.
-        let text = match message {
-            Message::Text(text) => text.as_str().to_owned(),
-            Message::Binary(bytes) => String::from_utf8(bytes.to_vec()).map_err(|_| {
-                HandshakeFailure::Refused(HandshakeError::Malformed(
-                    "the handshake is not UTF-8 text".into(),
-                ))
-            })?,
-            Message::Ping(_) | Message::Pong(_) => continue,
-            Message::Close(_) => return Err(HandshakeFailure::Gone),
-        };
-        let mut records = reader.push_frame(&text).map_err(|error| {
-            HandshakeFailure::Refused(HandshakeError::Malformed(error.to_string()))
-        })?;
-        if records.is_empty() {
-            continue;
-        }
-        let rest = records.split_off(1);
-        protocol::parse_handshake(&records[0]).map_err(HandshakeFailure::Refused)?;
-        return Ok(rest);
-    }
-}
-
 async fn main_loop(
     socket: &mut WebSocket,
     reader: &mut RecordReader,
@@ -258,7 +210,7 @@ async fn main_loop(
             }
             () = &mut token_expiry => return Ending::Close(CloseCause::TokenExpired),
             () = &mut client_silence => return Ending::Close(CloseCause::ClientTimeout),
-            frame = mailbox.outbound.recv() => {
+            frame = mailbox.outbound.next_frame() => {
                 let Some(frame) = frame else {
                     return Ending::Close(CloseCause::Shutdown);
                 };
@@ -350,6 +302,14 @@ async fn on_record(
     match send_text(socket, answer, config.send_timeout).await {
         Ok(()) => None,
         Err(WriteFailed) => Some(Ending::WriteFailed),
+    }
+}
+
+/// Answers the handshake with `error` and closes the socket.
+async fn refuse_handshake(socket: &mut WebSocket, error: &HandshakeError, send_timeout: Duration) {
+    let answer = protocol::handshake_error(error);
+    if send_text(socket, answer, send_timeout).await.is_ok() {
+        close_socket(socket, 1002, &send_timeout).await;
     }
 }
 

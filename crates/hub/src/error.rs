@@ -31,6 +31,21 @@ pub enum HubError {
     /// Too many negotiated connections are waiting for their WebSocket.
     #[error("too many connections are being negotiated; retry shortly")]
     TooManyNegotiations,
+    /// This user has too many negotiated connections waiting for their WebSocket.
+    #[error("too many connections are being negotiated for this user; retry shortly")]
+    TooManyNegotiationsForUser,
+    /// This user has as many live connections as allowed.
+    #[error("too many connections for this user; close another first")]
+    TooManyConnectionsForUser,
+    /// This hub has as many live connections as allowed.
+    #[error("this hub has too many connections; retry shortly")]
+    TooManyConnections,
+    /// The hub path or negotiate was asked with a method it does not answer.
+    #[error("this path answers {allowed} only")]
+    MethodNotAllowed {
+        /// The value of the `Allow` header.
+        allowed: &'static str,
+    },
     /// The hub is shutting down.
     #[error("the hub is shutting down; retry shortly")]
     ShuttingDown,
@@ -43,7 +58,13 @@ impl HubError {
             Self::Unauthenticated(error) => error.status_code(),
             Self::UnknownConnection => StatusCode::NOT_FOUND,
             Self::NotAWebSocket | Self::InvalidNegotiateVersion => StatusCode::BAD_REQUEST,
-            Self::TooManyNegotiations | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyNegotiationsForUser | Self::TooManyConnectionsForUser => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::TooManyNegotiations | Self::TooManyConnections | Self::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -56,6 +77,10 @@ impl HubError {
             Self::NotAWebSocket => "websocket_required",
             Self::InvalidNegotiateVersion => "invalid_negotiate_version",
             Self::TooManyNegotiations => "too_many_negotiations",
+            Self::TooManyNegotiationsForUser => "too_many_negotiations_for_user",
+            Self::TooManyConnectionsForUser => "too_many_connections_for_user",
+            Self::TooManyConnections => "too_many_connections",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::ShuttingDown => "shutting_down",
         }
     }
@@ -86,6 +111,10 @@ impl HubError {
 impl IntoResponse for HubError {
     fn into_response(self) -> Response {
         let status = self.status_code();
+        let allowed = match &self {
+            Self::MethodNotAllowed { allowed } => Some(*allowed),
+            _ => None,
+        };
         let body = ProblemBody {
             type_uri: format!("{TYPE_PREFIX}{}", self.code()),
             title: status.canonical_reason().unwrap_or("Error"),
@@ -103,7 +132,10 @@ impl IntoResponse for HubError {
                 HeaderValue::from_static("Bearer realm=\"orderflow\""),
             );
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(allowed) = allowed {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allowed));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
         }
         response

@@ -2,27 +2,38 @@
 //! push an update and shut down.
 //!
 //! Guarantees:
-//! - [`PushHub::push`] invokes `PushUpdate` with the caller's one argument on every live
-//!   connection of every distinct user asked for, as a client-result invocation (with an
-//!   `invocationId`), and resolves once each has answered or the acknowledgement timeout has
-//!   passed — never later, whatever the clients do; queuing never waits for a slow client;
+//! - [`PushHub::start_push`] queues `PushUpdate` with the caller's one argument on every live
+//!   connection of every distinct user asked for, before it returns and without waiting for
+//!   anything: pushes started one after another reach each connection in that order, and a
+//!   slow or frozen connection never delays the queuing on another;
+//! - [`PendingPush::finish`] resolves once each awaited connection has answered or the
+//!   acknowledgement timeout has passed — never later, whatever the clients do; pushes are
+//!   acknowledged concurrently, up to [`HubConfig::max_pending_acknowledgements`] awaited at
+//!   once across the hub;
+//! - an invocation is a client-result invocation (with an `invocationId`), except to a
+//!   connection taken for a client without client results (see `handle`) or past the hub's
+//!   bound: those are written at once without an id and reported `unacknowledged`;
 //! - a completion with a result, without one, or with the JS client's "Client didn't provide
 //!   a result." error counts as delivered; each connection's outcome is counted in
-//!   `orderflow_hub_push_deliveries_total{outcome}` (`delivered`, `timed_out`, `failed`);
+//!   `orderflow_hub_push_deliveries_total{outcome}` (`delivered`, `timed_out`, `failed`, and
+//!   `unacknowledged`: written to a client that does not answer client results, so never
+//!   known to have arrived);
 //! - [`PushHub::shutdown`] sends every connection a Close with `allowReconnect: true`, refuses
 //!   new ones, and waits (at most [`HubConfig::shutdown_grace`]) for them to close.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use orderflow_auth::TokenValidator;
 use serde_json::Value;
 
 use crate::HubConfig;
+use crate::handle::{CloseCause, ConnectionHandle, Invoked};
 use crate::negotiate::Negotiations;
 use crate::protocol::{CompletionOutcome, NO_RESULT_ERROR};
-use crate::registry::{CloseCause, ConnectionHandle, Registry};
+use crate::registry::Registry;
 use crate::report::{Delivery, DeliveryFailure, FailureReason, PushReport};
 use tokio::sync::oneshot;
 
@@ -45,19 +56,59 @@ pub(crate) struct HubState {
     pub(crate) registry: Registry,
     /// Negotiated connections waiting for their WebSocket.
     pub(crate) negotiations: Negotiations,
+    /// Acknowledgements awaited right now, across the hub.
+    pending_acknowledgements: Arc<AcknowledgementBudget>,
+}
+
+/// Counts the acknowledgements awaited across the hub, up to a bound.
+#[derive(Debug)]
+struct AcknowledgementBudget {
+    awaited: AtomicUsize,
+    bound: usize,
+}
+
+impl AcknowledgementBudget {
+    /// A slot for one more awaited acknowledgement, if the bound allows it.
+    fn take(self: &Arc<Self>) -> Option<AcknowledgementSlot> {
+        self.awaited
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |awaited| {
+                (awaited < self.bound).then_some(awaited + 1)
+            })
+            .ok()
+            .map(|_| AcknowledgementSlot(self.clone()))
+    }
+}
+
+/// One awaited acknowledgement; gives its place back when dropped.
+#[derive(Debug)]
+struct AcknowledgementSlot(Arc<AcknowledgementBudget>);
+
+impl Drop for AcknowledgementSlot {
+    fn drop(&mut self) {
+        self.0.awaited.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl PushHub {
     /// A hub that authenticates clients with `validator`.
     pub fn new(validator: TokenValidator, config: HubConfig) -> Self {
-        let negotiations =
-            Negotiations::new(config.negotiation_ttl, config.max_pending_negotiations);
+        let negotiations = Negotiations::new(
+            config.negotiation_ttl,
+            config.max_pending_negotiations,
+            config.max_pending_negotiations_per_user,
+        );
+        let registry = Registry::new(config.max_connections, config.max_connections_per_user);
+        let pending_acknowledgements = Arc::new(AcknowledgementBudget {
+            awaited: AtomicUsize::new(0),
+            bound: config.max_pending_acknowledgements,
+        });
         Self {
             inner: Arc::new(HubState {
                 config,
                 validator,
-                registry: Registry::new(),
+                registry,
                 negotiations,
+                pending_acknowledgements,
             }),
         }
     }
@@ -121,10 +172,18 @@ impl PushHub {
                 continue;
             }
             for connection in connections {
-                match connection.invoke(PUSH_UPDATE_METHOD, &argument) {
-                    Ok((invocation_id, completion)) => {
-                        waiting.push((connection, invocation_id, completion));
-                    }
+                let slot = self.inner.pending_acknowledgements.take();
+                match connection.invoke(PUSH_UPDATE_METHOD, &argument, slot.is_some()) {
+                    Ok(Invoked::Awaiting {
+                        invocation_id,
+                        completion,
+                    }) => waiting.push(Waiting {
+                        connection,
+                        invocation_id,
+                        completion,
+                        _slot: slot,
+                    }),
+                    Ok(Invoked::Sent) => report.unacknowledged.push(connection.id.clone()),
                     Err(reason) => report.failed.push(DeliveryFailure {
                         connection: connection.id.clone(),
                         reason,
@@ -140,12 +199,14 @@ impl PushHub {
     }
 }
 
-/// One queued invocation: its connection, id and completion.
-type Waiting = (
-    Arc<ConnectionHandle>,
-    String,
-    oneshot::Receiver<CompletionOutcome>,
-);
+/// One queued invocation: its connection, id and completion, holding its place in the
+/// hub's bound on awaited acknowledgements.
+struct Waiting {
+    connection: Arc<ConnectionHandle>,
+    invocation_id: String,
+    completion: oneshot::Receiver<CompletionOutcome>,
+    _slot: Option<AcknowledgementSlot>,
+}
 
 /// A push whose invocations are queued; [`PendingPush::finish`] collects
 /// the acknowledgements.
@@ -173,7 +234,13 @@ impl PendingPush {
         } = self;
         // Every invocation is queued already: waiting for them one after another, against one
         // deadline, takes no longer than waiting for all at once.
-        for (connection, invocation_id, completion) in waiting {
+        for Waiting {
+            connection,
+            invocation_id,
+            completion,
+            _slot,
+        } in waiting
+        {
             let id = connection.id.clone();
             match tokio::time::timeout_at(deadline, completion).await {
                 Ok(Ok(CompletionOutcome::Result(result))) => {
@@ -197,7 +264,7 @@ impl PendingPush {
                     reason: FailureReason::Disconnected,
                 }),
                 Err(_elapsed) => {
-                    connection.forget(&invocation_id);
+                    connection.timed_out(&invocation_id);
                     report.timed_out.push(id);
                 }
             }
@@ -206,6 +273,7 @@ impl PendingPush {
             ("delivered", report.delivered.len()),
             ("timed_out", report.timed_out.len()),
             ("failed", report.failed.len()),
+            ("unacknowledged", report.unacknowledged.len()),
         ] {
             metrics::counter!("orderflow_hub_push_deliveries_total", "outcome" => outcome)
                 .increment(count as u64);
@@ -214,6 +282,7 @@ impl PendingPush {
             delivered = report.delivered.len(),
             timed_out = report.timed_out.len(),
             failed = report.failed.len(),
+            unacknowledged = report.unacknowledged.len(),
             not_connected = report.not_connected.len(),
             "push finished"
         );

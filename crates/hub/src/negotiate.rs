@@ -7,9 +7,12 @@
 //! - only WebSockets with Text frames is offered; stateful reconnect never is;
 //! - a negotiated id is bound to the user who negotiated it, usable once, and only for
 //!   [`crate::HubConfig::negotiation_ttl`]; another user's token with that id finds nothing;
-//! - the table is bounded by [`crate::HubConfig::max_pending_negotiations`].
+//! - one user holds at most [`crate::HubConfig::max_pending_negotiations_per_user`] live
+//!   entries: a user who floods negotiate is refused alone (429), while everyone else keeps
+//!   negotiating; the whole table is bounded by [`crate::HubConfig::max_pending_negotiations`]
+//!   as a last resort (503). Expired entries free their place.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -54,22 +57,79 @@ pub(crate) enum NegotiationError {
     /// The table is full of live negotiations.
     #[error("too many connections are being negotiated")]
     Full,
+    /// This user has as many live negotiations as allowed.
+    #[error("too many connections are being negotiated by this user")]
+    UserFull,
+}
+
+/// The entries, and each user's keys in expiry order (the TTL is one for all, so insertion
+/// order is expiry order).
+#[derive(Debug, Default)]
+struct Table {
+    waiting: HashMap<String, Negotiated>,
+    by_user: HashMap<String, VecDeque<(Instant, String)>>,
+}
+
+impl Table {
+    /// Drops `user_id`'s expired entries; returns how many live ones remain.
+    fn purge_user(&mut self, user_id: &str, now: Instant) -> usize {
+        let Some(keys) = self.by_user.get_mut(user_id) else {
+            return 0;
+        };
+        while keys
+            .front()
+            .is_some_and(|(expires_at, _)| *expires_at <= now)
+        {
+            if let Some((_, key)) = keys.pop_front() {
+                self.waiting.remove(&key);
+            }
+        }
+        let live = keys.len();
+        if live == 0 {
+            self.by_user.remove(user_id);
+        }
+        live
+    }
+
+    /// Drops every expired entry.
+    fn purge_all(&mut self, now: Instant) {
+        self.waiting
+            .retain(|_, negotiated| negotiated.expires_at > now);
+        self.by_user.retain(|_, keys| {
+            keys.retain(|(expires_at, _)| *expires_at > now);
+            !keys.is_empty()
+        });
+    }
+
+    /// Removes the entry under `key` and its place in its user's list.
+    fn remove(&mut self, key: &str) -> Option<Negotiated> {
+        let negotiated = self.waiting.remove(key)?;
+        if let Some(keys) = self.by_user.get_mut(&negotiated.user_id) {
+            keys.retain(|(_, listed)| listed != key);
+            if keys.is_empty() {
+                self.by_user.remove(&negotiated.user_id);
+            }
+        }
+        Some(negotiated)
+    }
 }
 
 /// The table of negotiated connections, keyed by what the WebSocket presents as `id`.
 #[derive(Debug)]
 pub(crate) struct Negotiations {
-    waiting: Mutex<HashMap<String, Negotiated>>,
+    table: Mutex<Table>,
     ttl: Duration,
     capacity: usize,
+    per_user: usize,
 }
 
 impl Negotiations {
-    pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
+    pub(crate) fn new(ttl: Duration, capacity: usize, per_user: usize) -> Self {
         Self {
-            waiting: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
             ttl,
             capacity,
+            per_user,
         }
     }
 
@@ -88,19 +148,28 @@ impl Negotiations {
             .unwrap_or_else(|| connection_id.clone());
         let now = Instant::now();
         {
-            let mut waiting = self.lock();
-            if waiting.len() >= self.capacity {
-                waiting.retain(|_, negotiated| negotiated.expires_at > now);
+            let mut table = self.lock();
+            if table.purge_user(user_id, now) >= self.per_user {
+                return Err(NegotiationError::UserFull);
             }
-            if waiting.len() >= self.capacity {
+            if table.waiting.len() >= self.capacity {
+                table.purge_all(now);
+            }
+            if table.waiting.len() >= self.capacity {
                 return Err(NegotiationError::Full);
             }
-            waiting.insert(
+            let expires_at = now + self.ttl;
+            table
+                .by_user
+                .entry(user_id.to_owned())
+                .or_default()
+                .push_back((expires_at, key.clone()));
+            table.waiting.insert(
                 key,
                 Negotiated {
                     connection_id: connection_id.clone(),
                     user_id: user_id.to_owned(),
-                    expires_at: now + self.ttl,
+                    expires_at,
                 },
             );
         }
@@ -118,18 +187,18 @@ impl Negotiations {
     /// Takes the negotiated connection presented as `id` by `user_id`; returns its public
     /// connection id. Another user's attempt leaves the entry in place.
     pub(crate) fn take(&self, id: &str, user_id: &str) -> Result<String, NegotiationError> {
-        let mut waiting = self.lock();
-        let Some(negotiated) = waiting.get(id) else {
+        let mut table = self.lock();
+        let Some(negotiated) = table.waiting.get(id) else {
             return Err(NegotiationError::UnknownConnection);
         };
         if negotiated.expires_at <= Instant::now() {
-            waiting.remove(id);
+            table.remove(id);
             return Err(NegotiationError::UnknownConnection);
         }
         if negotiated.user_id != user_id {
             return Err(NegotiationError::UnknownConnection);
         }
-        waiting
+        table
             .remove(id)
             .map(|negotiated| negotiated.connection_id)
             .ok_or(NegotiationError::UnknownConnection)
@@ -137,11 +206,11 @@ impl Negotiations {
 
     /// Forgets every negotiation (shutdown).
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        *self.lock() = Table::default();
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Negotiated>> {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -161,7 +230,7 @@ mod tests {
 
     #[test]
     fn version_zero_answers_a_connection_id_that_the_websocket_presents() {
-        let negotiations = Negotiations::new(Duration::from_secs(30), 10);
+        let negotiations = Negotiations::new(Duration::from_secs(30), 10, 10);
         let response = body(&negotiations.negotiate(0, "alice").unwrap());
         assert_eq!(response["negotiateVersion"], 0);
         assert!(response.get("connectionToken").is_none());
@@ -180,7 +249,7 @@ mod tests {
 
     #[test]
     fn version_one_answers_a_token_that_the_websocket_presents_instead_of_the_id() {
-        let negotiations = Negotiations::new(Duration::from_secs(30), 10);
+        let negotiations = Negotiations::new(Duration::from_secs(30), 10, 10);
         let response = body(&negotiations.negotiate(7, "alice").unwrap());
         assert_eq!(response["negotiateVersion"], 1);
         let id = response["connectionId"].as_str().unwrap();
@@ -200,7 +269,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_negotiated_id_expires_and_a_full_table_refuses_until_entries_expire() {
-        let negotiations = Negotiations::new(Duration::from_secs(30), 1);
+        let negotiations = Negotiations::new(Duration::from_secs(30), 1, 10);
         let first = body(&negotiations.negotiate(0, "alice").unwrap());
         assert_eq!(
             negotiations.negotiate(0, "alice").unwrap_err(),
@@ -213,5 +282,24 @@ mod tests {
             Err(NegotiationError::UnknownConnection)
         );
         assert!(negotiations.negotiate(0, "alice").is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_user_at_their_limit_is_refused_alone_until_their_entries_expire() {
+        let negotiations = Negotiations::new(Duration::from_secs(30), 100, 3);
+        for _ in 0..3 {
+            negotiations.negotiate(1, "mallory").unwrap();
+        }
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let kept = body(&negotiations.negotiate(1, "alice").unwrap());
+        assert_eq!(
+            negotiations.negotiate(1, "mallory").unwrap_err(),
+            NegotiationError::UserFull
+        );
+        tokio::time::advance(Duration::from_secs(21)).await;
+        assert!(negotiations.negotiate(1, "mallory").is_ok());
+        let token = kept["connectionToken"].as_str().unwrap();
+        assert!(negotiations.take(token, "alice").is_ok());
+        assert!(!negotiations.lock().by_user.contains_key("alice"));
     }
 }

@@ -1,218 +1,22 @@
-//! Who is connected: user id → live connections, and each connection's bounded mailbox.
+//! Who is connected: user id → live connections, within per-user and global limits.
 //!
 //! Guarantees:
 //! - a connection is listed only between the end of its handshake and the end of its task,
 //!   so nothing is ever queued to a connection before its handshake was answered;
-//! - queuing never waits: a full outbound queue or too many unanswered invocations fail the
-//!   push for that connection at once and ask the connection to close;
-//! - once a connection has ended, every invocation still waiting for its completion is
-//!   answered "disconnected" immediately (its sender is dropped), and no new one is accepted;
+//! - a user holds at most [`crate::HubConfig::max_connections_per_user`] live connections and
+//!   the hub at most [`crate::HubConfig::max_connections`]: one user's tabs never take
+//!   another user's place except through the global bound;
+//! - deregistering fails the connection's waiting invocations at once;
 //! - once shutdown has begun, no connection is admitted any more.
 //!
 //! Locks are `std` mutexes held for map operations only, never across an `.await`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 
-use crate::protocol::{self, CompletionOutcome, ProtocolError};
-use crate::report::{ConnectionRef, FailureReason};
-
-/// Why the hub closes a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CloseCause {
-    /// The hub is shutting down: the client may reconnect (to another instance).
-    Shutdown,
-    /// The client did not keep up with its pushes.
-    Overloaded,
-    /// Nothing arrived from the client within the client timeout.
-    ClientTimeout,
-    /// The access token the connection was opened with has expired.
-    TokenExpired,
-    /// The client broke the protocol.
-    Protocol(ProtocolError),
-}
-
-impl CloseCause {
-    /// The `error` of the Close message.
-    pub(crate) fn error_text(&self) -> Option<String> {
-        match self {
-            Self::Shutdown => None,
-            Self::Overloaded => Some(
-                "the connection was closed because it could not keep up with its messages".into(),
-            ),
-            Self::ClientTimeout => Some(
-                "the connection was closed because the client sent nothing within the timeout"
-                    .into(),
-            ),
-            Self::TokenExpired => Some("the access token has expired".into()),
-            Self::Protocol(error) => Some(error.to_string()),
-        }
-    }
-
-    /// The Close message's `allowReconnect`: true for conditions a new connection may not
-    /// meet again; false when the client or its credentials are at fault.
-    pub(crate) fn allow_reconnect(&self) -> bool {
-        matches!(
-            self,
-            Self::Shutdown | Self::Overloaded | Self::ClientTimeout
-        )
-    }
-
-    /// The WebSocket close code that follows the Close message.
-    pub(crate) fn websocket_code(&self) -> u16 {
-        match self {
-            Self::Shutdown => 1001,
-            Self::Overloaded | Self::ClientTimeout => 1000,
-            Self::TokenExpired => 1008,
-            Self::Protocol(ProtocolError::MessageTooLarge { .. }) => 1009,
-            Self::Protocol(ProtocolError::BinaryFrame) => 1003,
-            Self::Protocol(_) => 1002,
-        }
-    }
-
-    /// A short label for logs.
-    pub(crate) fn label(&self) -> &'static str {
-        match self {
-            Self::Shutdown => "shutdown",
-            Self::Overloaded => "overloaded",
-            Self::ClientTimeout => "client_timeout",
-            Self::TokenExpired => "token_expired",
-            Self::Protocol(_) => "protocol_error",
-        }
-    }
-}
-
-/// Invocations this server made on one connection that wait for their completion.
-#[derive(Debug, Default)]
-struct PendingInvocations {
-    /// Set when the connection ends: no new invocation is accepted after that.
-    closed: bool,
-    waiting: HashMap<String, oneshot::Sender<CompletionOutcome>>,
-}
-
-/// The hub's side of one live connection. Shared by the registry, pushes and the
-/// connection's own task.
-#[derive(Debug)]
-pub(crate) struct ConnectionHandle {
-    pub(crate) id: ConnectionRef,
-    /// Encoded frames for the connection's task to write, bounded.
-    outbound: mpsc::Sender<String>,
-    /// The first reason given to close this connection; the task watches it.
-    close: watch::Sender<Option<CloseCause>>,
-    pending: Mutex<PendingInvocations>,
-    max_pending: usize,
-    next_invocation_id: AtomicU64,
-}
-
-/// What the connection's task keeps: the receiving ends of its handle.
-#[derive(Debug)]
-pub(crate) struct ConnectionMailbox {
-    pub(crate) outbound: mpsc::Receiver<String>,
-    pub(crate) close: watch::Receiver<Option<CloseCause>>,
-}
-
-impl ConnectionHandle {
-    pub(crate) fn new(
-        id: ConnectionRef,
-        queue_capacity: usize,
-        max_pending: usize,
-    ) -> (Arc<Self>, ConnectionMailbox) {
-        let (outbound_tx, outbound_rx) = mpsc::channel(queue_capacity.max(1));
-        let (close_tx, close_rx) = watch::channel(None);
-        let handle = Arc::new(Self {
-            id,
-            outbound: outbound_tx,
-            close: close_tx,
-            pending: Mutex::new(PendingInvocations::default()),
-            max_pending,
-            next_invocation_id: AtomicU64::new(1),
-        });
-        let mailbox = ConnectionMailbox {
-            outbound: outbound_rx,
-            close: close_rx,
-        };
-        (handle, mailbox)
-    }
-
-    /// Queues an invocation of `target` expecting a completion; returns its id and where
-    /// the completion will arrive.
-    pub(crate) fn invoke(
-        &self,
-        target: &str,
-        argument_json: &str,
-    ) -> Result<(String, oneshot::Receiver<CompletionOutcome>), FailureReason> {
-        let invocation_id = self
-            .next_invocation_id
-            .fetch_add(1, Ordering::Relaxed)
-            .to_string();
-        let (sender, receiver) = oneshot::channel();
-        {
-            let mut pending = self.lock_pending();
-            if pending.closed {
-                return Err(FailureReason::Disconnected);
-            }
-            if pending.waiting.len() >= self.max_pending {
-                drop(pending);
-                self.request_close(CloseCause::Overloaded);
-                return Err(FailureReason::Overloaded);
-            }
-            pending.waiting.insert(invocation_id.clone(), sender);
-        }
-        let frame = protocol::invocation(&invocation_id, target, argument_json);
-        match self.outbound.try_send(frame) {
-            Ok(()) => Ok((invocation_id, receiver)),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.forget(&invocation_id);
-                self.request_close(CloseCause::Overloaded);
-                Err(FailureReason::Overloaded)
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.forget(&invocation_id);
-                Err(FailureReason::Disconnected)
-            }
-        }
-    }
-
-    /// Hands a completion to whoever waits for it; false when nobody does (unknown id, or
-    /// the push already timed out).
-    pub(crate) fn complete(&self, invocation_id: &str, outcome: CompletionOutcome) -> bool {
-        let waiting = self.lock_pending().waiting.remove(invocation_id);
-        match waiting {
-            Some(sender) => sender.send(outcome).is_ok(),
-            None => false,
-        }
-    }
-
-    /// Stops waiting for an invocation's completion (its push timed out).
-    pub(crate) fn forget(&self, invocation_id: &str) {
-        self.lock_pending().waiting.remove(invocation_id);
-    }
-
-    /// Asks the connection's task to close with `cause`; the first cause wins.
-    pub(crate) fn request_close(&self, cause: CloseCause) {
-        self.close.send_if_modified(|current| {
-            if current.is_some() {
-                return false;
-            }
-            *current = Some(cause);
-            true
-        });
-    }
-
-    /// The connection has ended: every waiting invocation learns it now.
-    pub(crate) fn fail_pending(&self) {
-        let mut pending = self.lock_pending();
-        pending.closed = true;
-        pending.waiting.clear();
-    }
-
-    fn lock_pending(&self) -> MutexGuard<'_, PendingInvocations> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
+use crate::handle::ConnectionHandle;
 
 #[derive(Debug, Default)]
 struct RegistryState {
@@ -220,10 +24,19 @@ struct RegistryState {
     shutting_down: bool,
 }
 
-/// Admission after shutdown began.
+/// Why a connection is not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the hub is shutting down")]
-pub(crate) struct ShuttingDown;
+pub(crate) enum AdmissionRefused {
+    /// Shutdown has begun.
+    #[error("the hub is shutting down")]
+    ShuttingDown,
+    /// The user already has as many live connections as allowed.
+    #[error("too many connections for this user; close another tab first")]
+    UserFull,
+    /// The hub has as many live connections as allowed.
+    #[error("this hub has too many connections; retry shortly")]
+    HubFull,
+}
 
 /// Every live connection, by user.
 #[derive(Debug)]
@@ -231,22 +44,44 @@ pub(crate) struct Registry {
     state: Mutex<RegistryState>,
     /// The number of live connections, for shutdown to wait on.
     live: watch::Sender<usize>,
+    max_connections: usize,
+    max_per_user: usize,
 }
 
 impl Registry {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(max_connections: usize, max_per_user: usize) -> Self {
         Self {
             state: Mutex::new(RegistryState::default()),
             live: watch::Sender::new(0),
+            max_connections,
+            max_per_user,
         }
     }
 
-    /// Lists a connection whose handshake was answered.
-    pub(crate) fn register(&self, handle: Arc<ConnectionHandle>) -> Result<(), ShuttingDown> {
-        let mut state = self.lock();
+    /// Whether a connection of `user_id` would be admitted now (checked again at
+    /// [`Self::register`]).
+    pub(crate) fn admits(&self, user_id: &str) -> Result<(), AdmissionRefused> {
+        let state = self.lock();
+        self.check(&state, user_id)
+    }
+
+    fn check(&self, state: &RegistryState, user_id: &str) -> Result<(), AdmissionRefused> {
         if state.shutting_down {
-            return Err(ShuttingDown);
+            return Err(AdmissionRefused::ShuttingDown);
         }
+        if state.by_user.get(user_id).map_or(0, HashMap::len) >= self.max_per_user {
+            return Err(AdmissionRefused::UserFull);
+        }
+        if *self.live.borrow() >= self.max_connections {
+            return Err(AdmissionRefused::HubFull);
+        }
+        Ok(())
+    }
+
+    /// Lists a connection whose handshake is being answered.
+    pub(crate) fn register(&self, handle: Arc<ConnectionHandle>) -> Result<(), AdmissionRefused> {
+        let mut state = self.lock();
+        self.check(&state, &handle.id.user_id)?;
         let previous = state
             .by_user
             .entry(handle.id.user_id.clone())
@@ -322,51 +157,32 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::HubConfig;
+    use crate::handle::ConnectionMailbox;
+    use crate::report::{ConnectionRef, FailureReason};
 
-    fn handle(
-        user: &str,
-        connection: &str,
-        capacity: usize,
-    ) -> (Arc<ConnectionHandle>, ConnectionMailbox) {
-        ConnectionHandle::new(
-            ConnectionRef {
-                user_id: user.into(),
-                connection_id: connection.into(),
-            },
-            capacity,
-            8,
-        )
-    }
-
-    #[test]
-    fn a_full_outbound_queue_fails_the_push_and_asks_the_connection_to_close() {
-        let (connection, mailbox) = handle("alice", "c1", 1);
-        assert!(connection.invoke("PushUpdate", "1").is_ok());
-        assert_eq!(
-            connection.invoke("PushUpdate", "2").unwrap_err(),
-            FailureReason::Overloaded
-        );
-        assert_eq!(*mailbox.close.borrow(), Some(CloseCause::Overloaded));
-    }
-
-    #[test]
-    fn the_first_close_cause_wins() {
-        let (connection, mailbox) = handle("alice", "c1", 4);
-        connection.request_close(CloseCause::TokenExpired);
-        connection.request_close(CloseCause::Shutdown);
-        assert_eq!(*mailbox.close.borrow(), Some(CloseCause::TokenExpired));
+    fn handle(user: &str, connection: &str) -> (Arc<ConnectionHandle>, ConnectionMailbox) {
+        let id = ConnectionRef {
+            user_id: user.into(),
+            connection_id: connection.into(),
+        };
+        ConnectionHandle::new(id, &HubConfig::default())
     }
 
     #[tokio::test]
     async fn an_ended_connection_answers_its_waiting_invocations_at_once() {
-        let registry = Registry::new();
-        let (connection, _mailbox) = handle("alice", "c1", 4);
+        let registry = Registry::new(10, 10);
+        let (connection, _mailbox) = handle("alice", "c1");
         registry.register(connection.clone()).unwrap();
-        let (_id, receiver) = connection.invoke("PushUpdate", "1").unwrap();
+        let Ok(crate::handle::Invoked::Awaiting { completion, .. }) =
+            connection.invoke("PushUpdate", "1", true)
+        else {
+            panic!("an awaited invocation");
+        };
         registry.deregister(&connection);
-        assert!(receiver.await.is_err());
+        assert!(completion.await.is_err());
         assert_eq!(
-            connection.invoke("PushUpdate", "2").unwrap_err(),
+            connection.invoke("PushUpdate", "2", true).unwrap_err(),
             FailureReason::Disconnected
         );
         assert!(registry.connections_of("alice").is_empty());
@@ -375,11 +191,34 @@ mod tests {
 
     #[test]
     fn no_connection_is_admitted_once_shutdown_began() {
-        let registry = Registry::new();
-        let (first, _first_mailbox) = handle("alice", "c1", 4);
+        let registry = Registry::new(10, 10);
+        let (first, _first_mailbox) = handle("alice", "c1");
         registry.register(first).unwrap();
         assert_eq!(registry.begin_shutdown().len(), 1);
-        let (second, _second_mailbox) = handle("alice", "c2", 4);
-        assert_eq!(registry.register(second), Err(ShuttingDown));
+        let (second, _second_mailbox) = handle("alice", "c2");
+        assert_eq!(
+            registry.register(second),
+            Err(AdmissionRefused::ShuttingDown)
+        );
+    }
+
+    #[test]
+    fn a_user_at_their_limit_is_refused_while_others_are_admitted_up_to_the_global_one() {
+        let registry = Registry::new(3, 2);
+        let mailboxes: Vec<_> = ["a1", "a2"]
+            .into_iter()
+            .map(|id| {
+                let (connection, mailbox) = handle("alice", id);
+                registry.register(connection).unwrap();
+                mailbox
+            })
+            .collect();
+        let (third, _third_mailbox) = handle("alice", "a3");
+        assert_eq!(registry.register(third), Err(AdmissionRefused::UserFull));
+        assert_eq!(registry.admits("bob"), Ok(()));
+        let (bob, _bob_mailbox) = handle("bob", "b1");
+        registry.register(bob).unwrap();
+        assert_eq!(registry.admits("carol"), Err(AdmissionRefused::HubFull));
+        drop(mailboxes);
     }
 }

@@ -1,7 +1,7 @@
 //! What became of one push, connection by connection.
 //!
 //! Every live connection of every distinct user asked for appears exactly once: delivered,
-//! timed out, or failed; a user without a live connection appears once in `not_connected`.
+//! timed out, failed, or unacknowledged; a user without a live connection appears once in `not_connected`.
 
 use std::collections::BTreeSet;
 
@@ -56,6 +56,10 @@ pub struct PushReport {
     pub timed_out: Vec<ConnectionRef>,
     /// Connections that answered with an error, closed, or were overloaded.
     pub failed: Vec<DeliveryFailure>,
+    /// Connections the update was written to without an `invocationId`, awaited by nobody:
+    /// clients that do not answer client results (`signalrcore`, older clients), or every
+    /// connection past the hub's bound on awaited acknowledgements.
+    pub unacknowledged: Vec<ConnectionRef>,
     /// Users asked for who had no live connection on this hub.
     pub not_connected: Vec<String>,
 }
@@ -71,6 +75,6 @@ impl PushReport {
 
     /// True when every live connection asked for acknowledged the update.
     pub fn every_connection_acknowledged(&self) -> bool {
-        self.timed_out.is_empty() && self.failed.is_empty()
+        self.timed_out.is_empty() && self.failed.is_empty() && self.unacknowledged.is_empty()
     }
 }

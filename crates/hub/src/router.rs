@@ -9,7 +9,10 @@
 //! - the query string (which may hold the token or a connection token) is never logged by
 //!   this crate; [`redact_access_token`] gives outer request logging a safe rendering;
 //! - a WebSocket `id` is honoured only for the user who negotiated it; anything else is 404;
-//!   without an `id` (clients that skip negotiation) a fresh connection is opened.
+//!   without an `id` (clients that skip negotiation) a fresh connection is opened;
+//! - a user over their share of negotiations or connections is refused (429) without
+//!   touching anyone else's; a full hub answers 503;
+//! - every refusal, a wrong method included (405 with `Allow`), is `application/problem+json`.
 
 use axum::Json;
 use axum::Router;
@@ -18,11 +21,12 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use orderflow_auth::{AuthError, Principal, bearer_token_from_header};
 
 use crate::connection;
 use crate::negotiate::{self, NegotiationError};
+use crate::registry::AdmissionRefused;
 use crate::{HubError, PushHub};
 
 /// The hub endpoint: the WebSocket transport connects here.
@@ -42,9 +46,14 @@ const ACCESS_TOKEN_PARAMETER: &str = "access_token";
 /// it merges with other routers freely.
 pub fn hub_router(hub: PushHub) -> Router {
     Router::new()
-        .route(NEGOTIATE_PATH, post(negotiate))
-        .route(HUB_PATH, get(connect))
+        .route(NEGOTIATE_PATH, answering_only(post(negotiate), "POST"))
+        .route(HUB_PATH, answering_only(get(connect), "GET"))
         .with_state(hub)
+}
+
+/// `route` with a problem+json 405 for every other method.
+fn answering_only(route: MethodRouter<PushHub>, allowed: &'static str) -> MethodRouter<PushHub> {
+    route.fallback(move || async move { HubError::MethodNotAllowed { allowed } })
 }
 
 /// `uri` as text with the value of every `access_token` query parameter replaced by
@@ -87,6 +96,10 @@ async fn negotiate(
         .negotiate(version, &principal.user_id)
         .map_err(|error| match error {
             NegotiationError::Full => HubError::TooManyNegotiations,
+            NegotiationError::UserFull => {
+                tracing::debug!(user_id = %principal.user_id, "negotiate refused: the user's share is used up");
+                HubError::TooManyNegotiationsForUser
+            }
             NegotiationError::UnknownConnection => HubError::UnknownConnection,
         })?;
     tracing::debug!(
@@ -116,6 +129,10 @@ async fn connect(
     };
     let principal = authenticate(&hub, token).await?;
     let upgrade = upgrade.map_err(|_| HubError::NotAWebSocket)?;
+    hub.inner
+        .registry
+        .admits(&principal.user_id)
+        .map_err(refusal)?;
     let connection_id = match parameters.id.as_deref() {
         Some(id) => hub
             .inner
@@ -133,6 +150,15 @@ async fn connect(
         .max_frame_size(frame_limit)
         .on_failed_upgrade(|error| tracing::debug!(%error, "websocket upgrade failed"))
         .on_upgrade(move |socket| connection::run(socket, state, principal, connection_id)))
+}
+
+/// The answer to a connection the registry would not admit.
+fn refusal(refused: AdmissionRefused) -> HubError {
+    match refused {
+        AdmissionRefused::ShuttingDown => HubError::ShuttingDown,
+        AdmissionRefused::UserFull => HubError::TooManyConnectionsForUser,
+        AdmissionRefused::HubFull => HubError::TooManyConnections,
+    }
 }
 
 /// The bearer token of the `Authorization` header; `None` without the header.

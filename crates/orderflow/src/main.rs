@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod health;
 mod prometheus;
 mod settings;
 mod shutdown;

@@ -99,7 +99,7 @@ fn describe() {
     );
     describe_counter!(
         "orderflow_hub_push_deliveries_total",
-        "PushUpdate invocations by outcome per connection (delivered, timed_out, failed)"
+        "PushUpdate invocations by outcome per connection (delivered, timed_out, failed, unacknowledged)"
     );
 }
 

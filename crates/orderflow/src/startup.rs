@@ -46,6 +46,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::cli::{BackendArgs, IdpArgs, ServiceArgs, UpArgs};
+use crate::health::health_router;
 use crate::prometheus::{self, ScrapeSources, metrics_router};
 use crate::settings::{
     IndexKind, Stores, open_bus, open_read_model, open_search_index, open_stores, public_url,
@@ -176,7 +177,8 @@ impl Application {
             )
             .await?;
         app.router = std::mem::take(&mut app.router).merge(gateway_routes(gateway));
-        app.add_hub(validator, bus).await?;
+        // `up`'s readiness is the orders API's (the in-process bus subscribes at once).
+        let _relay_subscribed = app.add_hub(validator, bus);
         Ok(app)
     }
 
@@ -228,7 +230,11 @@ impl Application {
     /// The push hub alone: its issuer must be configured.
     pub(crate) async fn push_hub(args: ServiceArgs) -> anyhow::Result<Self> {
         let (mut app, validator, bus) = Self::component(&args, "push-hub").await?;
-        app.add_hub(validator, bus).await?;
+        let subscribed = app.add_hub(validator, bus);
+        let health = health_router(subscribed, "the broker subscription is not in place yet");
+        app.router = std::mem::take(&mut app.router).merge(health);
+        app.banner
+            .push(format!("health:    {}/health/ready", app.base_url));
         Ok(app)
     }
 
@@ -246,7 +252,12 @@ impl Application {
         .context("cannot start the dev issuer")?;
         app.banner
             .push(format!("issuer:    {}", dev_issuer.issuer_url()));
-        app.router = dev_issuer.router();
+        // Loaded above, before anything is served: ready from the start.
+        let key_loaded = watch::channel(true).1;
+        let health = health_router(key_loaded, "the signing key is not loaded");
+        app.router = dev_issuer.router().merge(health);
+        app.banner
+            .push(format!("health:    {}/health/ready", app.base_url));
         Ok(app)
     }
 
@@ -427,30 +438,23 @@ impl Application {
         })
     }
 
-    /// The SignalR hub and its relay from the bus.
-    async fn add_hub(
+    /// The SignalR hub and its relay from the bus (which subscribes in the background,
+    /// retrying); returns whether the relay's subscription is in place.
+    fn add_hub(
         &mut self,
         validator: TokenValidator,
         bus: Arc<dyn MessageBus>,
-    ) -> anyhow::Result<()> {
+    ) -> watch::Receiver<bool> {
         let hub = PushHub::new(validator, HubConfig::default());
-        let relay = start_push_relay(hub.clone(), bus, PUSH_ACK_TIMEOUT)
-            .await
-            .context("cannot subscribe the hub to push updates")?;
-        let mut stopped = Box::pin(self.stopped());
-        self.workers.push(tokio::spawn(async move {
-            let mut relay = relay;
-            tokio::select! {
-                () = &mut stopped => relay.abort(),
-                _ = &mut relay => {}
-            }
-        }));
+        let relay = start_push_relay(hub.clone(), bus, PUSH_ACK_TIMEOUT, self.stopped());
+        let subscribed = relay.subscribed();
+        self.workers.push(tokio::spawn(relay.stopped()));
         self.router = std::mem::take(&mut self.router).merge(hub_router(hub.clone()));
         self.scrape.hub = Some(hub.clone());
         self.banner
             .push(format!("push hub:  {}/hubs/push-updates", self.base_url));
         self.hub = Some(hub);
-        Ok(())
+        subscribed
     }
 
     pub(crate) fn local_addr(&self) -> std::io::Result<SocketAddr> {

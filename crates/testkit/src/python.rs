@@ -1,10 +1,11 @@
 //! The Python tools the tests drive, from `python/requirements.txt` (pinned
-//! like a lock file): `pysignalr`, a SignalR client nobody here wrote, and
-//! `openapi-spec-validator`, which checks the OpenAPI document.
+//! like a lock file): `pysignalr` and `signalrcore`, SignalR clients nobody
+//! here wrote, and `openapi-spec-validator`, which checks the OpenAPI document.
 //!
 //! Guarantees: [`interpreter`] returns the venv's Python with every pinned
 //! package installed, installing them into `python/.venv` on first use (as
-//! `scripts/test` does up front). Python 3 with `venv` must be installed:
+//! `scripts/test` does up front), and again whenever `requirements.txt` differs
+//! from the copy the last install left in `.venv/installed`. Python 3 with `venv` must be installed:
 //! tests that need it fail, never skip, without it.
 
 use std::path::{Path, PathBuf};
@@ -23,7 +24,9 @@ pub async fn interpreter() -> PathBuf {
     INSTALLED
         .get_or_init(|| async {
             let dir = self::dir();
-            if dir.join(".venv/installed").is_file() {
+            let requirements =
+                std::fs::read(dir.join("requirements.txt")).expect("python/requirements.txt");
+            if std::fs::read(dir.join(".venv/installed")).ok() == Some(requirements.clone()) {
                 return;
             }
             install_step(&dir, "python3", &["-m", "venv", ".venv"]).await;
@@ -33,7 +36,8 @@ pub async fn interpreter() -> PathBuf {
                 &["install", "--quiet", "-r", "requirements.txt"],
             )
             .await;
-            std::fs::write(dir.join(".venv/installed"), b"").expect("a marker in the venv");
+            std::fs::write(dir.join(".venv/installed"), requirements)
+                .expect("a marker in the venv");
         })
         .await;
     dir.join(".venv/bin/python")

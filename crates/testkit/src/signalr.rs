@@ -1,11 +1,12 @@
 //! SignalR clients nobody here wrote, driven from Rust tests: the official
-//! `@microsoft/signalr` npm client and `pysignalr` from PyPI.
+//! `@microsoft/signalr` npm client, and `pysignalr` and `signalrcore` (which has
+//! no client results) from PyPI.
 //!
 //! * `signalr-client/` beside this crate is a Node project pinning the
 //!   official client in `package.json` and a committed `package-lock.json`,
 //!   with `client.mjs`. `scripts/test` runs `npm ci` there.
-//! * `python/` pins `pysignalr` and everything it needs in
-//!   `requirements.txt`, with `signalr_client.py`. `scripts/test` installs
+//! * `python/` pins `pysignalr`, `signalrcore` and everything they need in
+//!   `requirements.txt`, with `signalr_client.py` and `signalrcore_client.py`. `scripts/test` installs
 //!   them into `python/.venv` ([`crate::python`]).
 //!
 //! Both programs connect to a hub, answer `PushUpdate` and print one JSON
@@ -105,6 +106,16 @@ impl SignalrClient {
             .arg("signalr_client.py")
             .current_dir(crate::python::dir());
         Self::spawn("python", command, [hub_url, token, mode]).await
+    }
+
+    /// Starts `python signalrcore_client.py <hub_url> <token>`: signalrcore 1.0.2, whose
+    /// handler never answers a client-result invocation (no completion at all).
+    pub async fn signalrcore(hub_url: &str, token: &str) -> Self {
+        let mut command = Command::new(crate::python::interpreter().await);
+        command
+            .arg("signalrcore_client.py")
+            .current_dir(crate::python::dir());
+        Self::spawn("signalrcore", command, [hub_url, token, "no-result"]).await
     }
 
     async fn spawn(name: &'static str, mut command: Command, args: [&str; 3]) -> Self {

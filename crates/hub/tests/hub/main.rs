@@ -1,11 +1,12 @@
 //! End-to-end tests of orderflow-hub over real sockets on 127.0.0.1 (port 0), with the dev
 //! issuer on the same listener and tokens validated by HTTP discovery: negotiate and connect,
 //! the JSON hub protocol on the wire, pushes, shutdown, and interop with the official
-//! `@microsoft/signalr` client (Node).
+//! `@microsoft/signalr` client (Node), and isolation: nobody's client delays another's pushes.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod interop;
+mod isolation;
 mod negotiate;
 mod protocol;
 mod push;

@@ -1,5 +1,6 @@
 //! Negotiate and connect: versions, transports, tokens and connection ids.
 
+use orderflow_hub::HubConfig;
 use serde_json::{Value, json};
 
 use crate::support::{HubClient, TestHub, http, refused_status};
@@ -197,4 +198,117 @@ async fn a_plain_get_with_a_token_is_told_that_only_websockets_are_offered() {
         .unwrap();
     let body = problem(response, 400).await;
     assert_eq!(body["code"], "websocket_required");
+}
+
+#[tokio::test]
+async fn one_users_negotiate_flood_does_not_refuse_another_user() {
+    let running = TestHub::start_with(HubConfig {
+        max_pending_negotiations: 100,
+        max_pending_negotiations_per_user: 10,
+        ..HubConfig::default()
+    })
+    .await;
+    let flooding = running.token("bob");
+    let mut refused = 0;
+    for _ in 0..110 {
+        let response = running
+            .negotiate("?negotiateVersion=1", Some(&flooding))
+            .await;
+        if response.status() != 200 {
+            let body = problem(response, 429).await;
+            assert_eq!(body["code"], "too_many_negotiations_for_user");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 100, "bob got his share of 10 and no more");
+    let alice = running.token("alice");
+    let response = running.negotiate("?negotiateVersion=1", Some(&alice)).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "alice is not refused for bob's flood"
+    );
+}
+
+#[tokio::test]
+async fn a_user_over_their_connection_limit_is_refused_and_others_still_connect() {
+    let running = TestHub::start_with(HubConfig {
+        max_connections_per_user: 2,
+        ..HubConfig::default()
+    })
+    .await;
+    let _tabs = [running.client("bob").await, running.client("bob").await];
+    let bob = running.token("bob");
+    let connection_token = running.negotiate_token(&bob).await;
+    let third = running
+        .open_socket(&format!("?id={connection_token}"), Some(&bob))
+        .await;
+    assert_eq!(refused_status(third), 429);
+    assert_eq!(
+        running
+            .hub
+            .connections_of(&crate::support::user_id("alice")),
+        0
+    );
+    let _alice = running.client("alice").await;
+    assert_eq!(
+        running
+            .hub
+            .connections_of(&crate::support::user_id("alice")),
+        1
+    );
+}
+
+#[tokio::test]
+async fn other_methods_on_negotiate_and_the_hub_path_are_405_problems() {
+    let running = TestHub::start().await;
+    let get_negotiate = http()
+        .get(format!("{}/negotiate", running.hub_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get_negotiate.headers()["allow"], "POST");
+    let body = problem(get_negotiate, 405).await;
+    assert_eq!(body["code"], "method_not_allowed");
+    let post_hub = http().post(running.hub_url()).send().await.unwrap();
+    assert_eq!(post_hub.headers()["allow"], "GET");
+    problem(post_hub, 405).await;
+}
+
+#[tokio::test]
+async fn sockets_opened_together_past_the_users_limit_are_refused_at_the_handshake() {
+    let running = TestHub::start_with(HubConfig {
+        max_connections_per_user: 1,
+        ..HubConfig::default()
+    })
+    .await;
+    let bob = running.token("bob");
+    // Both upgrades pass before either connection is listed.
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let connection_token = running.negotiate_token(&bob).await;
+        let socket = running
+            .open_socket(&format!("?id={connection_token}"), Some(&bob))
+            .await
+            .unwrap();
+        sockets.push(HubClient::new(socket));
+    }
+    let mut second = sockets.pop().unwrap();
+    let mut first = sockets.pop().unwrap();
+    first.handshake().await;
+    second
+        .send_record(json!({"protocol": "json", "version": 1}))
+        .await;
+    let answer = second.next_message().await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too many connections for this user"),
+        "{answer}"
+    );
+    assert_eq!(
+        running.hub.connections_of(&crate::support::user_id("bob")),
+        1
+    );
 }

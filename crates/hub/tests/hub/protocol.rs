@@ -288,3 +288,24 @@ async fn a_client_close_message_ends_the_connection() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_binary_frame_instead_of_the_handshake_is_answered_with_an_error_at_once() {
+    let running = TestHub::start().await;
+    for frame in [vec![0x91, 0x06], b"{\"protocol\":\"json\"".to_vec()] {
+        let mut client = unshaken_client(&running, "alice").await;
+        client.socket.send(Message::binary(frame)).await.unwrap();
+        let answer = client
+            .next_within(Duration::from_secs(2))
+            .await
+            .expect("an answer long before the 15 s handshake timeout");
+        let Received::Record(answer) = answer else {
+            panic!("expected a handshake error, the socket closed");
+        };
+        assert!(
+            answer["error"].as_str().unwrap().contains("binary frame"),
+            "{answer}"
+        );
+        assert!(matches!(client.next().await, Received::SocketClosed));
+    }
+}

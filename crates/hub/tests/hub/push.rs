@@ -331,3 +331,35 @@ async fn shutdown_closes_every_connection_with_allow_reconnect_and_refuses_new_o
         None | Some(Received::SocketClosed)
     ));
 }
+
+#[tokio::test]
+async fn past_the_hubs_bound_on_awaited_acknowledgements_a_push_is_written_but_not_awaited() {
+    let running = TestHub::start_with(HubConfig {
+        max_pending_acknowledgements: 1,
+        ..HubConfig::default()
+    })
+    .await;
+    let mut alice = running.client("alice").await;
+    let mut bob = running.client("bob").await;
+    let awaited = push_in_background(
+        &running,
+        &["alice"],
+        order_confirmed("a-1"),
+        Duration::from_secs(30),
+    );
+    let (alice_id, _) = receive_push(&mut alice).await;
+    let report = running
+        .hub
+        .push(
+            &[user_id("bob")],
+            order_confirmed("b-1"),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(report.unacknowledged.len(), 1, "{report:?}");
+    let invocation = bob.next_message().await;
+    assert_eq!(invocation["arguments"][0]["orderId"], "b-1");
+    assert!(invocation.get("invocationId").is_none(), "{invocation}");
+    alice.complete(&alice_id, json!("ok")).await;
+    assert_eq!(awaited.await.unwrap().delivered.len(), 1);
+}

@@ -308,6 +308,25 @@ impl HubClient {
         }
     }
 
+    /// Skips invocations and pings until a Close message arrives, returns it, and checks the
+    /// socket then ends.
+    pub(crate) async fn expect_close_message_after_pushes(&mut self) -> Value {
+        loop {
+            let message = self.next_message().await;
+            if message["type"] == 1 {
+                continue;
+            }
+            assert_eq!(
+                message["type"], 7,
+                "expected a Close message, got {message}"
+            );
+            match self.next().await {
+                Received::SocketClosed => return message,
+                Received::Record(record) => panic!("a record after the Close message: {record}"),
+            }
+        }
+    }
+
     /// Answers an invocation with a completion carrying `result`.
     pub(crate) async fn complete(&mut self, invocation_id: &Value, result: Value) {
         self.send_record(json!({"type": 3, "invocationId": invocation_id, "result": result}))

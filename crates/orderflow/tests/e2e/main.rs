@@ -5,6 +5,7 @@
 mod cli;
 mod flows;
 mod gateway;
+mod health;
 mod metrics;
 mod push_publisher;
 mod support;
