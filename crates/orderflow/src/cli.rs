@@ -9,13 +9,13 @@ use clap::{Args, Parser, Subcommand};
 /// orderflow: an event-sourced order platform with real-time push.
 #[derive(Debug, Parser)]
 #[command(name = "orderflow", version, about)]
-pub(crate) struct Cli {
+pub struct Cli {
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {
+pub enum Command {
     /// Everything in one process on embedded defaults: dev issuer, orders API, gateway,
     /// push hub.
     Up(UpArgs),
@@ -35,9 +35,9 @@ pub(crate) enum Command {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct ProjectionsArgs {
+pub struct ProjectionsArgs {
     #[command(subcommand)]
-    pub(crate) command: ProjectionsCommand,
+    pub command: ProjectionsCommand,
     /// Where the embedded event store and search index live.
     #[arg(
         long,
@@ -45,13 +45,13 @@ pub(crate) struct ProjectionsArgs {
         default_value = "./data",
         global = true
     )]
-    pub(crate) data_dir: PathBuf,
+    pub data_dir: PathBuf,
     #[command(flatten)]
-    pub(crate) backend: BackendArgs,
+    pub backend: BackendArgs,
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum ProjectionsCommand {
+pub enum ProjectionsCommand {
     /// Each subscription's position and its lag behind the event store's head; safe
     /// beside a running service.
     Status,
@@ -61,63 +61,63 @@ pub(crate) enum ProjectionsCommand {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct RebuildArgs {
+pub struct RebuildArgs {
     /// The projection to rebuild.
     #[arg(value_parser = ["search"])]
-    pub(crate) projection: String,
+    pub projection: String,
     /// Base URL of the running service (`orderflow up` or `orderflow orders`).
     #[arg(long, env = "ORDERFLOW_URL", default_value = "http://127.0.0.1:8080")]
-    pub(crate) url: String,
+    pub url: String,
     /// An admin's access token; without one, a token for `admin` is issued by the dev
     /// issuer whose key is in the data dir (as `orderflow token` does).
     #[arg(long, env = "ORDERFLOW_TOKEN")]
-    pub(crate) token: Option<String>,
+    pub token: Option<String>,
 }
 
 /// Where data lives and where to listen.
 #[derive(Debug, Args)]
-pub(crate) struct CommonArgs {
+pub struct CommonArgs {
     /// Where the embedded event store and the dev issuer's key live.
     #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "./data")]
-    pub(crate) data_dir: PathBuf,
+    pub data_dir: PathBuf,
     /// Address of the HTTP listener.
     #[arg(long, env = "ORDERFLOW_LISTEN", default_value = "127.0.0.1:8080")]
-    pub(crate) listen: SocketAddr,
+    pub listen: SocketAddr,
     /// Base URL clients use to reach this listener (default: from --listen).
     #[arg(long, env = "ORDERFLOW_PUBLIC_URL")]
-    pub(crate) public_url: Option<String>,
+    pub public_url: Option<String>,
 }
 
 /// How a service finds its database and its identity provider.
 #[derive(Debug, Args)]
-pub(crate) struct BackendArgs {
+pub struct BackendArgs {
     /// PostgreSQL URL for the event store; unset means the embedded SQLite file.
     #[arg(long, env = "ORDERFLOW_DATABASE_URL")]
-    pub(crate) database_url: Option<String>,
+    pub database_url: Option<String>,
     /// Issuer URL of the OIDC provider to trust (e.g. a Keycloak realm).
     #[arg(long, env = "ORDERFLOW_OIDC_ISSUER")]
-    pub(crate) oidc_issuer: Option<String>,
+    pub oidc_issuer: Option<String>,
     /// Required audience (matched against `aud` or `azp`); unset means not checked.
     #[arg(long, env = "ORDERFLOW_OIDC_AUDIENCE")]
-    pub(crate) oidc_audience: Option<String>,
+    pub oidc_audience: Option<String>,
     /// Take roles from `resource_access.<client>.roles` instead of `realm_access.roles`.
     #[arg(long, env = "ORDERFLOW_OIDC_ROLES_CLIENT")]
-    pub(crate) oidc_roles_client: Option<String>,
+    pub oidc_roles_client: Option<String>,
     /// Search index: `tantivy` (in the data dir) or `postgres` (the event store's
     /// database, shared by every instance). Default: postgres with a database URL,
     /// else tantivy.
     #[arg(long, env = "ORDERFLOW_SEARCH", value_parser = ["tantivy", "postgres"])]
-    pub(crate) search: Option<String>,
+    pub search: Option<String>,
     /// RabbitMQ URL (`amqp://user:password@host:5672/%2f`); unset means the in-process bus.
     #[arg(long, env = "ORDERFLOW_AMQP_URL")]
-    pub(crate) amqp_url: Option<String>,
+    pub amqp_url: Option<String>,
     /// The RabbitMQ topic exchange orderflow publishes to.
     #[arg(long, env = "ORDERFLOW_AMQP_EXCHANGE", default_value = "orderflow")]
-    pub(crate) amqp_exchange: String,
+    pub amqp_exchange: String,
     /// How long the gateway waits for the order service to answer a command before it
     /// answers 504 (the command stays queued and is processed once).
     #[arg(long, env = "ORDERFLOW_COMMAND_TIMEOUT_MS", default_value_t = 5000)]
-    pub(crate) command_timeout_ms: u64,
+    pub command_timeout_ms: u64,
     /// How long a rebuild keeps the PostgreSQL search tables it replaced, for instances
     /// that have not switched to the rebuilt ones yet (they switch within seconds).
     #[arg(
@@ -125,53 +125,53 @@ pub(crate) struct BackendArgs {
         env = "ORDERFLOW_SEARCH_REBUILD_GRACE_MS",
         default_value_t = 60_000
     )]
-    pub(crate) search_rebuild_grace_ms: u64,
+    pub search_rebuild_grace_ms: u64,
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct UpArgs {
+pub struct UpArgs {
     #[command(flatten)]
-    pub(crate) common: CommonArgs,
+    pub common: CommonArgs,
     #[command(flatten)]
-    pub(crate) backend: BackendArgs,
+    pub backend: BackendArgs,
     /// JSON users file replacing the dev issuer's demo users.
     #[arg(long, env = "ORDERFLOW_DEV_USERS")]
-    pub(crate) users: Option<PathBuf>,
+    pub users: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct ServiceArgs {
+pub struct ServiceArgs {
     #[command(flatten)]
-    pub(crate) common: CommonArgs,
+    pub common: CommonArgs,
     #[command(flatten)]
-    pub(crate) backend: BackendArgs,
+    pub backend: BackendArgs,
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct IdpArgs {
+pub struct IdpArgs {
     #[command(flatten)]
-    pub(crate) common: CommonArgs,
+    pub common: CommonArgs,
     /// JSON users file replacing the demo users.
     #[arg(long, env = "ORDERFLOW_DEV_USERS")]
-    pub(crate) users: Option<PathBuf>,
+    pub users: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct TokenArgs {
+pub struct TokenArgs {
     /// A user of the dev issuer, e.g. alice.
     #[arg(long)]
-    pub(crate) user: String,
+    pub user: String,
     /// Where the dev issuer's key lives (the same as `orderflow up`'s).
     #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "./data")]
-    pub(crate) data_dir: PathBuf,
+    pub data_dir: PathBuf,
     /// Issuer URL the token is for: the `up` or `idp` that will check it.
     #[arg(
         long,
         env = "ORDERFLOW_DEV_ISSUER_URL",
         default_value = "http://127.0.0.1:8080/realms/orderflow"
     )]
-    pub(crate) issuer: String,
+    pub issuer: String,
     /// JSON users file, if the issuer uses one.
     #[arg(long, env = "ORDERFLOW_DEV_USERS")]
-    pub(crate) users: Option<PathBuf>,
+    pub users: Option<PathBuf>,
 }

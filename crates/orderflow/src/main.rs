@@ -1,22 +1,13 @@
 //! The `orderflow` binary: parses the command line, sets up logging and
-//! hands over to the command. Everything else lives in the modules.
-
-mod cli;
-mod commands;
-mod health;
-mod prometheus;
-mod settings;
-mod shutdown;
-mod startup;
-mod telemetry;
+//! hands over to the command ([`orderflow::run`]).
 
 use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
-    telemetry::init();
+    let cli = orderflow::cli::Cli::parse();
+    orderflow::telemetry::init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(commands::run(cli))
+    runtime.block_on(orderflow::run(cli))
 }

@@ -7,7 +7,7 @@
 use std::future::Future;
 
 /// Installs the handlers now; the returned future resolves on the first signal.
-pub(crate) fn install() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+pub fn install() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -4,7 +4,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-pub(crate) fn init() {
+pub fn init() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,hyper=warn"));
     let builder = tracing_subscriber::fmt()

@@ -1,4 +1,5 @@
-//! One function per command of the command line.
+//! One function per command of the command line: the services through
+//! [`Application::build`], and the one-shot commands.
 
 mod projections;
 
@@ -6,16 +7,15 @@ use anyhow::Context;
 use orderflow_auth::DevIssuer;
 
 use crate::cli::{Cli, Command, ProjectionsCommand, TokenArgs};
-use crate::shutdown;
-use crate::startup::Application;
+use crate::settings::Settings;
+use crate::{Application, shutdown};
 
-pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
-    let application = match cli.command {
-        Command::Up(args) => Application::up(args).await?,
-        Command::Orders(args) => Application::orders(args).await?,
-        Command::Idp(args) => Application::idp(args).await?,
-        Command::Token(args) => return print_token(args).await,
-        Command::Projections(args) => {
+/// Runs the command `cli` names, until it ends or a signal stops it.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = match Settings::of_command(cli.command).map_err(|command| *command) {
+        Ok(settings) => settings,
+        Err(Command::Token(args)) => return print_token(args).await,
+        Err(Command::Projections(args)) => {
             return match args.command {
                 ProjectionsCommand::Status => projections::status(args).await,
                 ProjectionsCommand::Rebuild(ref rebuild) => {
@@ -23,16 +23,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
         }
-        Command::Gateway(args) => Application::gateway(args).await?,
-        Command::PushHub(args) => Application::push_hub(args).await?,
+        Err(_) => unreachable!("every command that runs a service has settings"),
     };
+    let application = Application::build(settings).await?;
     let shutdown = shutdown::install().context("cannot install the signal handlers")?;
     println!("orderflow is listening on {}", application.local_addr()?);
-    for line in &application.banner {
+    for line in application.banner() {
         println!("  {line}");
     }
     println!("  stop with Ctrl-C");
-    tracing::info!(url = %application.base_url, "started");
+    tracing::info!(url = %application.base_url(), "started");
     application.run_until(shutdown).await
 }
 

@@ -12,12 +12,11 @@
 //! while the service runs.
 
 use anyhow::Context;
-use orderflow_app::integration::IntegrationEventPublisher;
 use orderflow_app::ports::Position;
-use orderflow_app::push::PushPublisher;
 
+use crate::adapters::{open_stores, search_checkpoint};
 use crate::cli::{ProjectionsArgs, RebuildArgs};
-use crate::settings::{open_stores, search_checkpoint};
+use crate::subscriptions::{CheckpointHome, EVENT_STORE_SUBSCRIPTIONS};
 
 /// One subscription's progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,19 +33,17 @@ pub(crate) async fn status(args: ProjectionsArgs) -> anyhow::Result<()> {
         .head()
         .await
         .context("cannot read the event store's head")?;
-    let mut rows = vec![Progress {
-        name: orderflow_app::projections::search::SEARCH_PROJECTION,
-        position: search_checkpoint(&args.backend, &args.data_dir).await?,
-    }];
-    for name in [
-        PushPublisher::SUBSCRIPTION,
-        IntegrationEventPublisher::SUBSCRIPTION,
-    ] {
-        let position = stores
-            .checkpoints
-            .load_checkpoint(name)
-            .await
-            .with_context(|| format!("cannot read the checkpoint of {name}"))?;
+    let mut rows = Vec::new();
+    for subscription in EVENT_STORE_SUBSCRIPTIONS {
+        let name = subscription.name;
+        let position = match subscription.checkpoint {
+            CheckpointHome::SearchIndex => search_checkpoint(&args.backend, &args.data_dir).await?,
+            CheckpointHome::EventStore => stores
+                .checkpoints
+                .load_checkpoint(name)
+                .await
+                .with_context(|| format!("cannot read the checkpoint of {name}"))?,
+        };
         rows.push(Progress { name, position });
     }
     print!("{}", render(&rows, head));

@@ -12,7 +12,7 @@ use std::time::Duration;
 use orderflow_testkit::signalr::SignalrClient;
 
 use crate::support::{
-    ServerMode, confirm_order, orderflow_up, password_token, place_order, search_ids,
+    InProcessUp, ServerMode, confirm_order, password_token, place_order, search_ids,
 };
 
 /// Reads the next push of `client` and checks its type and order.
@@ -74,10 +74,10 @@ async fn seed_000(identity_base: &str, orders_base: &str, hub_url: &str) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_000_in_orderflow_up() {
     let data_dir = tempfile::tempdir().unwrap();
-    let up = orderflow_up(data_dir.path()).await;
+    let up = InProcessUp::start(data_dir.path()).await;
     seed_000(&up.url(""), &up.url(""), &up.url("/hubs/push-updates")).await;
 }
 

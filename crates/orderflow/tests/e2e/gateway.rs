@@ -17,7 +17,7 @@ use orderflow_testkit::signalr::SignalrClient;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{ServerMode, http, item_ids, orderflow_up, password_token};
+use crate::support::{InProcessUp, ServerMode, http, item_ids, password_token};
 
 fn order_body() -> Value {
     json!({"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]})
@@ -207,10 +207,10 @@ async fn order_version(orders_base: &str, token: &str, order_id: &str) -> u64 {
     order["version"].as_u64().unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_002_in_orderflow_up() {
     let data_dir = tempfile::tempdir().unwrap();
-    let up = orderflow_up(data_dir.path()).await;
+    let up = InProcessUp::start(data_dir.path()).await;
     seed_002(&up.url(""), &up.url(""), &up.url("/hubs/push-updates")).await;
 
     // One order for one command sent twice: created + subscription added.

@@ -52,6 +52,50 @@ impl Process {
     }
 }
 
+/// `orderflow up` built in this test process (`Application::build` on port
+/// 0), for tests where a separate process is not the point; stopped when
+/// dropped.
+pub struct InProcessUp {
+    pub address: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl InProcessUp {
+    pub async fn start(data_dir: &std::path::Path) -> Self {
+        let settings = orderflow::Settings::from_args([
+            "orderflow",
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ])
+        .unwrap();
+        let application = orderflow::Application::build(settings).await.unwrap();
+        let address = application.local_addr().unwrap().to_string();
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        tokio::spawn(application.run_until(async move {
+            let _ = stopped.await;
+        }));
+        InProcessUp {
+            address,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+impl Drop for InProcessUp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 /// `orderflow up` on port 0 in `data_dir`.
 pub async fn orderflow_up(data_dir: &std::path::Path) -> Process {
     let data_dir = data_dir.to_str().unwrap();

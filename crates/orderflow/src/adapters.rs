@@ -1,0 +1,209 @@
+//! Opening the adapters the settings name, as running parts: the public
+//! URL, the event store and the gateway's read model (SQLite unless a
+//! database URL is set), the bus
+//! (in-process unless an AMQP URL is set) and the token validator (the dev
+//! issuer unless an OIDC issuer is set — then that one, and only that one).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use orderflow_app::ports::bus::MessageBus;
+use orderflow_app::ports::{
+    CheckpointStore, EventStore, Leases, OrderReadModel, Position, SearchIndex,
+};
+use orderflow_auth::{TokenValidator, ValidatorConfig, default_http_client};
+use orderflow_bus::{InProcessBus, InProcessConfig, RabbitBus, RabbitConfig};
+use orderflow_read_model::{PostgresReadModel, SqliteReadModel};
+use orderflow_search::tantivy_index::generations::directory_in_use;
+use orderflow_search::{PostgresSearchIndex, TantivySearchIndex};
+use orderflow_store::postgres::PostgresOptions;
+use orderflow_store::{PostgresEventStore, PostgresLeases, SqliteEventStore};
+
+use crate::cli::BackendArgs;
+
+/// The base URL clients reach a listener at: the configured public URL, or
+/// `http://{address}` with an unspecified address (0.0.0.0) shown as loopback.
+pub(crate) fn public_url(configured: Option<&str>, bound: SocketAddr) -> String {
+    if let Some(url) = configured {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let mut shown = bound;
+    if shown.ip().is_unspecified() {
+        shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{shown}")
+}
+
+/// The event store and, on the same storage, the subscriptions' checkpoints.
+#[derive(Clone)]
+pub(crate) struct Stores {
+    pub(crate) events: Arc<dyn EventStore>,
+    pub(crate) checkpoints: Arc<dyn CheckpointStore>,
+    /// Cluster-wide leases (server mode), so that one instance runs each
+    /// outbox; `None` where one process owns the store (SQLite).
+    pub(crate) leases: Option<Arc<dyn Leases>>,
+    pub(crate) description: String,
+}
+
+pub(crate) async fn open_stores(backend: &BackendArgs, data_dir: &Path) -> anyhow::Result<Stores> {
+    match &backend.database_url {
+        Some(url) => {
+            let store = PostgresEventStore::connect(url, PostgresOptions::default())
+                .await
+                .context("cannot open the PostgreSQL event store")?;
+            Ok(Stores {
+                events: Arc::new(store.clone()),
+                leases: Some(Arc::new(PostgresLeases::new(store.pool()))),
+                checkpoints: Arc::new(store),
+                description: "PostgreSQL (ORDERFLOW_DATABASE_URL)".to_owned(),
+            })
+        }
+        None => {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+            let path = data_dir.join("events.sqlite");
+            let store = SqliteEventStore::open(&path)
+                .await
+                .context("cannot open the SQLite event store")?;
+            Ok(Stores {
+                events: Arc::new(store.clone()),
+                checkpoints: Arc::new(store),
+                leases: None,
+                description: format!("SQLite {}", path.display()),
+            })
+        }
+    }
+}
+
+/// The PostgreSQL URL of the search index, or `None` for tantivy.
+fn postgres_search_url(backend: &BackendArgs) -> anyhow::Result<Option<&str>> {
+    let postgres = match backend.search.as_deref() {
+        Some("postgres") => true,
+        Some(_) => false,
+        None => backend.database_url.is_some(),
+    };
+    if !postgres {
+        return Ok(None);
+    }
+    backend
+        .database_url
+        .as_deref()
+        .map(Some)
+        .context("ORDERFLOW_SEARCH=postgres needs ORDERFLOW_DATABASE_URL")
+}
+
+/// The search projection's committed position, read without opening the
+/// index for writing (a running service holds it).
+pub(crate) async fn search_checkpoint(
+    backend: &BackendArgs,
+    data_dir: &Path,
+) -> anyhow::Result<Position> {
+    if let Some(url) = postgres_search_url(backend)? {
+        let index = PostgresSearchIndex::connect(url, 1)
+            .await
+            .context("cannot open the PostgreSQL search index")?;
+        return index
+            .checkpoint(orderflow_app::projections::search::SEARCH_PROJECTION)
+            .await
+            .context("cannot read the search projection's checkpoint");
+    }
+    TantivySearchIndex::committed_checkpoint(
+        &directory_in_use(data_dir),
+        orderflow_app::projections::search::SEARCH_PROJECTION,
+    )
+    .context("cannot read the tantivy index's checkpoint")
+}
+
+/// Which adapter a search index is, with what rebuilding it needs.
+pub(crate) enum IndexKind {
+    /// The embedded index, in this directory.
+    Tantivy(std::path::PathBuf),
+    /// The shared index, on its generation in use.
+    Postgres(PostgresSearchIndex),
+}
+
+/// The search index, a line describing it, and which kind it is.
+pub(crate) async fn open_search_index(
+    backend: &BackendArgs,
+    data_dir: &Path,
+) -> anyhow::Result<(Arc<dyn SearchIndex>, String, IndexKind)> {
+    if let Some(url) = postgres_search_url(backend)? {
+        let index = PostgresSearchIndex::connect(url, 8)
+            .await
+            .context("cannot open the PostgreSQL search index")?;
+        let description = format!("PostgreSQL full-text (generation {})", index.generation());
+        return Ok((
+            Arc::new(index.clone()),
+            description,
+            IndexKind::Postgres(index),
+        ));
+    }
+    let directory = directory_in_use(data_dir);
+    std::fs::create_dir_all(&directory)
+        .with_context(|| format!("cannot create {}", directory.display()))?;
+    let index = TantivySearchIndex::open(&directory).context("cannot open the tantivy index")?;
+    let description = format!("tantivy {}", directory.display());
+    Ok((Arc::new(index), description, IndexKind::Tantivy(directory)))
+}
+
+/// The gateway's read model (PostgreSQL with a database URL, else SQLite in
+/// the data dir), and a line describing it.
+pub(crate) async fn open_read_model(
+    backend: &BackendArgs,
+    data_dir: &Path,
+) -> anyhow::Result<(Arc<dyn OrderReadModel>, String)> {
+    if let Some(url) = &backend.database_url {
+        let read_model = PostgresReadModel::connect(url)
+            .await
+            .context("cannot open the gateway's PostgreSQL read model")?;
+        return Ok((Arc::new(read_model), "PostgreSQL".to_owned()));
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let path = data_dir.join("gateway.sqlite");
+    let read_model = SqliteReadModel::open(&path)
+        .await
+        .context("cannot open the gateway's SQLite read model")?;
+    Ok((Arc::new(read_model), format!("SQLite {}", path.display())))
+}
+
+/// The message bus, and a line describing it.
+pub(crate) async fn open_bus(
+    backend: &BackendArgs,
+) -> anyhow::Result<(Arc<dyn MessageBus>, String)> {
+    match &backend.amqp_url {
+        Some(url) => {
+            let config = RabbitConfig {
+                exchange: backend.amqp_exchange.clone(),
+                ..RabbitConfig::new(url.clone())
+            };
+            let bus = RabbitBus::connect(config)
+                .await
+                .context("cannot connect to RabbitMQ (ORDERFLOW_AMQP_URL)")?;
+            Ok((Arc::new(bus), "RabbitMQ (ORDERFLOW_AMQP_URL)".to_owned()))
+        }
+        None => Ok((
+            Arc::new(InProcessBus::new(InProcessConfig::default())),
+            "in-process".to_owned(),
+        )),
+    }
+}
+
+/// A validator for `issuer`, discovering its keys over HTTP on first use (so
+/// a service may start before its provider, or serve the provider itself).
+pub(crate) fn token_validator(
+    backend: &BackendArgs,
+    issuer: &str,
+) -> anyhow::Result<TokenValidator> {
+    let mut config = ValidatorConfig::new(issuer);
+    if let Some(audience) = &backend.oidc_audience {
+        config = config.with_audience(audience);
+    }
+    if let Some(client) = &backend.oidc_roles_client {
+        config = config.with_client_roles_from(client);
+    }
+    let http = default_http_client().context("cannot build the HTTP client for OIDC discovery")?;
+    Ok(TokenValidator::lazy(config, http))
+}
