@@ -59,10 +59,6 @@ impl<H> Mediator<H> {
         Mediator { handlers }
     }
 
-    pub fn handlers(&self) -> &H {
-        &self.handlers
-    }
-
     /// Runs `request` through the pipeline.
     pub async fn send<R>(
         &self,

@@ -4,11 +4,6 @@
 
 use std::time::Duration;
 
-/// How long the hub waits for a client to acknowledge a push before it
-/// counts the push as timed out (the broker is acknowledged meanwhile
-/// anyway; see the relay).
-pub(crate) const PUSH_ACK_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Least time between two checkpoint writes of an outbox subscription: a
 /// replay republishes the same message ids, which consumers drop, so a
 /// crash costs at most this much re-publishing and saves a durable write

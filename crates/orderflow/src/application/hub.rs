@@ -9,7 +9,6 @@ use orderflow_hub::{HubConfig, PushHub, hub_router, start_push_relay};
 use tokio::sync::watch;
 
 use super::Application;
-use crate::tunables;
 
 impl Application {
     /// The SignalR hub and its relay from the bus (which subscribes in the background,
@@ -20,7 +19,12 @@ impl Application {
         bus: Arc<dyn MessageBus>,
     ) -> watch::Receiver<bool> {
         let hub = PushHub::new(validator, HubConfig::default());
-        let relay = start_push_relay(hub.clone(), bus, tunables::PUSH_ACK_TIMEOUT, self.stopped());
+        let relay = start_push_relay(
+            hub.clone(),
+            bus,
+            HubConfig::DEFAULT_ACK_TIMEOUT,
+            self.stopped(),
+        );
         let subscribed = relay.subscribed();
         self.workers.push(tokio::spawn(relay.stopped()));
         self.router = std::mem::take(&mut self.router).merge(hub_router(hub.clone()));
