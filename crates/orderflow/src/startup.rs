@@ -34,7 +34,8 @@ use orderflow_app::subscription::{
 };
 use orderflow_auth::{DevIssuer, TokenValidator};
 use orderflow_http::{
-    GatewayApi, OrdersApi, SearchApi, gateway_router, gateway_routes, orders_router,
+    ConnectionLimits, GatewayApi, OrdersApi, SearchApi, gateway_router, gateway_routes,
+    orders_router,
 };
 use orderflow_hub::{HubConfig, PushHub, hub_router, start_push_relay};
 use orderflow_search::rebuild::{BatchGate, FreshIndexes, Gated, SearchRebuilds, SwappableIndex};
@@ -57,6 +58,8 @@ const PUSH_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 /// A bound listener, the router to serve on it and the workers beside it.
 pub(crate) struct Application {
     listener: TcpListener,
+    /// Header read timeout, idle timeout and connection cap of the listener.
+    limits: ConnectionLimits,
     router: Router,
     /// The hub, closed first on shutdown so WebSockets do not hold it up.
     hub: Option<PushHub>,
@@ -100,11 +103,12 @@ fn namespaced(mut spec: SubscriptionSpec, backend: &BackendArgs) -> Subscription
 }
 
 impl Application {
-    fn new(listener: TcpListener, base_url: String) -> Self {
+    fn new(listener: TcpListener, base_url: String, limits: ConnectionLimits) -> Self {
         // Installed before anything records a metric.
         prometheus::handle();
         Application {
             listener,
+            limits,
             router: Router::new(),
             hub: None,
             scrape: ScrapeSources::default(),
@@ -120,7 +124,7 @@ impl Application {
     pub(crate) async fn up(args: UpArgs) -> anyhow::Result<Self> {
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
-        let mut app = Application::new(listener, base_url);
+        let mut app = Application::new(listener, base_url, args.common.connection_limits());
         let issuer = match &args.backend.oidc_issuer {
             Some(issuer) => {
                 app.banner.push(format!(
@@ -188,7 +192,7 @@ impl Application {
         let issuer = configured_issuer(&args.backend, command)?;
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
-        let mut app = Application::new(listener, base_url);
+        let mut app = Application::new(listener, base_url, args.common.connection_limits());
         app.banner.push(format!("identity:  {issuer}"));
         let validator = token_validator(&args.backend, &issuer)?;
         let bus = app.open_bus(&args.backend).await?;
@@ -235,7 +239,7 @@ impl Application {
     pub(crate) async fn idp(args: IdpArgs) -> anyhow::Result<Self> {
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
-        let mut app = Application::new(listener, base_url);
+        let mut app = Application::new(listener, base_url, args.common.connection_limits());
         let dev_issuer = DevIssuer::load_or_create(
             &args.common.data_dir,
             DevIssuer::issuer_url_for_base(&app.base_url),
@@ -468,6 +472,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Application {
             listener,
+            limits,
             router,
             hub,
             scrape,
@@ -495,10 +500,7 @@ impl Application {
                 hub.shutdown().await;
             }
         };
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(graceful)
-            .await
-            .context("the HTTP server failed");
+        orderflow_http::serve(listener, router, limits, graceful).await;
         for worker in workers {
             if tokio::time::timeout(Duration::from_secs(10), worker)
                 .await
@@ -507,6 +509,6 @@ impl Application {
                 tracing::warn!("a worker did not stop within 10 s");
             }
         }
-        served
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@ mod authorization;
 mod bad_bodies;
 mod bad_tokens;
 mod conflicts;
+mod connections;
 mod idempotency;
 mod openapi;
 mod orders;

@@ -223,7 +223,13 @@ impl TestApp {
             TokenValidator::lazy(configure(ValidatorConfig::new(issuer_url)), http.clone());
         let api = OrdersApi::new(store.clone(), validator);
         let router = issuer.router().merge(orders_router(api));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let limits = orderflow_http::ConnectionLimits::default();
+        tokio::spawn(orderflow_http::serve(
+            listener,
+            router,
+            limits,
+            std::future::pending(),
+        ));
 
         TestApp {
             base_url,
