@@ -20,7 +20,7 @@ mod http_client;
 mod principal;
 pub mod validator;
 
-pub use bearer::bearer_token_from_header;
+pub use bearer::{RepeatedAuthorization, bearer_token_from_header, single_authorization_header};
 pub use dev_issuer::{DevIssuer, DevIssuerError, TokenResponse};
 pub use error::AuthError;
 pub use http_client::{default_http_client, install_tls_crypto_provider};

@@ -7,7 +7,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use orderflow_auth::AuthError;
+use orderflow_auth::{AuthError, RepeatedAuthorization};
 use serde::Serialize;
 
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -20,6 +20,9 @@ pub enum HubError {
     #[error(transparent)]
     Unauthenticated(#[from] AuthError),
     /// The `id` names no negotiated connection of this user (unknown, expired, used).
+    /// More than one `Authorization` header.
+    #[error(transparent)]
+    RepeatedAuthorization(#[from] RepeatedAuthorization),
     #[error("no such connection: negotiate again")]
     UnknownConnection,
     /// The request to the hub path is not a WebSocket upgrade.
@@ -42,7 +45,9 @@ impl HubError {
         match self {
             Self::Unauthenticated(error) => error.status_code(),
             Self::UnknownConnection => StatusCode::NOT_FOUND,
-            Self::NotAWebSocket | Self::InvalidNegotiateVersion => StatusCode::BAD_REQUEST,
+            Self::NotAWebSocket
+            | Self::InvalidNegotiateVersion
+            | Self::RepeatedAuthorization(_) => StatusCode::BAD_REQUEST,
             Self::TooManyNegotiations | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -52,6 +57,7 @@ impl HubError {
         match self {
             Self::Unauthenticated(error) if error.is_caller_fault() => "unauthenticated",
             Self::Unauthenticated(_) => "identity_provider_unavailable",
+            Self::RepeatedAuthorization(_) => "repeated_authorization",
             Self::UnknownConnection => "unknown_connection",
             Self::NotAWebSocket => "websocket_required",
             Self::InvalidNegotiateVersion => "invalid_negotiate_version",

@@ -16,10 +16,10 @@ use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use orderflow_auth::{AuthError, Principal, bearer_token_from_header};
+use orderflow_auth::{AuthError, Principal, bearer_token_from_header, single_authorization_header};
 
 use crate::connection;
 use crate::negotiate::{self, NegotiationError};
@@ -136,14 +136,14 @@ async fn connect(
 }
 
 /// The bearer token of the `Authorization` header; `None` without the header.
-fn header_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+fn header_token(headers: &HeaderMap) -> Result<Option<&str>, HubError> {
+    let Some(value) = single_authorization_header(headers)? else {
         return Ok(None);
     };
     let value = value
         .to_str()
         .map_err(|_| AuthError::Malformed("the authorization header is not visible ascii"))?;
-    bearer_token_from_header(value).map(Some)
+    Ok(bearer_token_from_header(value).map(Some)?)
 }
 
 async fn authenticate(hub: &PushHub, token: &str) -> Result<Principal, HubError> {

@@ -223,3 +223,31 @@ async fn an_unreachable_identity_provider_is_a_503_to_retry_not_a_401() {
     );
     assert!(answer.header("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn two_authorization_headers_are_a_bad_request_whichever_comes_first() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice").await;
+    let valid = format!("Bearer {alice}");
+    for (first, second) in [
+        (valid.as_str(), "Bearer junk"),
+        ("Bearer junk", valid.as_str()),
+    ] {
+        let request = app
+            .http
+            .post(app.url("/orders"))
+            .header("authorization", first)
+            .header("authorization", second)
+            .json(&coffee_order());
+        let answer = app.send(request).await;
+        let body = answer.assert_problem(400);
+        assert_eq!(body["code"], "repeated_authorization", "{body}");
+    }
+    // Even the same valid token twice is ambiguous.
+    let request = app
+        .http
+        .get(app.url("/orders"))
+        .header("authorization", &valid)
+        .header("authorization", &valid);
+    app.send(request).await.assert_problem(400);
+}
