@@ -21,7 +21,7 @@ mod principal;
 pub mod validator;
 
 pub use bearer::{RepeatedAuthorization, bearer_token_from_header, single_authorization_header};
-pub use dev_issuer::{DevIssuer, DevIssuerError, TokenResponse};
+pub use dev_issuer::{DEV_AUDIENCE, DevIssuer, DevIssuerError, TokenResponse};
 pub use error::AuthError;
 pub use http_client::{default_http_client, install_tls_crypto_provider};
 pub use principal::{ADMIN_ROLE, BUYER_ROLE, Principal, SERVICE_ROLE};

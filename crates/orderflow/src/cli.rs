@@ -133,9 +133,19 @@ pub(crate) struct BackendArgs {
     /// Issuer URL of the OIDC provider to trust (e.g. a Keycloak realm).
     #[arg(long, env = "ORDERFLOW_OIDC_ISSUER")]
     pub(crate) oidc_issuer: Option<String>,
-    /// Required audience (matched against `aud` or `azp`); unset means not checked.
+    /// Required audience (matched against `aud` or `azp`). Required with --oidc-issuer
+    /// unless --oidc-any-audience; with the dev issuer it defaults to the audience the
+    /// dev issuer mints (`orderflow-api`).
     #[arg(long, env = "ORDERFLOW_OIDC_AUDIENCE")]
     pub(crate) oidc_audience: Option<String>,
+    /// Accept the external issuer's tokens whatever their audience (logged as a warning at
+    /// start); only for a provider that issues tokens to nothing else.
+    #[arg(
+        long,
+        env = "ORDERFLOW_OIDC_ANY_AUDIENCE",
+        conflicts_with = "oidc_audience"
+    )]
+    pub(crate) oidc_any_audience: bool,
     /// Take roles from `resource_access.<client>.roles` instead of `realm_access.roles`.
     #[arg(long, env = "ORDERFLOW_OIDC_ROLES_CLIENT")]
     pub(crate) oidc_roles_client: Option<String>,

@@ -42,7 +42,7 @@ pub use directory::{
     WEB_CLIENT_ID, stable_user_id,
 };
 pub use error::DevIssuerError;
-pub use tokens::TokenResponse;
+pub use tokens::{DEV_AUDIENCE, TokenResponse};
 
 use directory::ServiceClient;
 use signing_key::SigningKey;
