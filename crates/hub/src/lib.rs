@@ -34,6 +34,7 @@ mod router;
 pub use config::HubConfig;
 pub use error::HubError;
 pub use hub::{PUSH_UPDATE_METHOD, PendingPush, PushHub};
+pub use orderflow_auth::redact_access_token;
 pub use relay::start_push_relay;
 pub use report::{ConnectionRef, Delivery, DeliveryFailure, FailureReason, PushReport};
-pub use router::{HUB_PATH, NEGOTIATE_PATH, hub_router, redact_access_token};
+pub use router::{HUB_PATH, NEGOTIATE_PATH, hub_router};

@@ -104,7 +104,10 @@ async fn demo_users_get_keycloak_shaped_tokens_with_their_roles() {
         assert_eq!(claims["iss"], running.issuer_url().as_str());
         assert_eq!(claims["sub"], stable_user_id(username).to_string());
         assert_eq!(claims["azp"], "orderflow-web");
-        assert_eq!(claims["aud"], serde_json::json!(["orderflow-api", "account"]));
+        assert_eq!(
+            claims["aud"],
+            serde_json::json!(["orderflow-api", "account"])
+        );
         assert_eq!(claims["typ"], "Bearer");
         assert_eq!(claims["preferred_username"], username);
         assert_eq!(claims["realm_access"]["roles"], serde_json::json!([role]));

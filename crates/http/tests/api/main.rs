@@ -8,6 +8,7 @@ mod bad_tokens;
 mod conflicts;
 mod connections;
 mod idempotency;
+mod logs;
 mod openapi;
 mod orders;
 mod postgres;
