@@ -46,7 +46,7 @@ pub use router::{REQUEST_TIMEOUT, gateway_router, gateway_routes, orders_router}
 pub use routes::openapi::OPENAPI_JSON;
 pub use routes::orders::POSITION_HEADER;
 pub use routes::search::{READ_YOUR_WRITES_WAIT, SEARCH_POSITION_HEADER};
-pub use server::{ConnectionLimits, serve};
+pub use server::{ConnectionLimits, HYPER_MAX_HEADER_BYTES, MAX_HEADER_BYTES, serve};
 pub use view::{LineView, OrderView};
 
 /// What the orders API runs on. Cheap to clone (every field is shared).

@@ -17,8 +17,13 @@
 //!   any more, in-flight requests are finished and idle connections closed;
 //!   `serve` returns when every HTTP connection is gone (upgraded ones are
 //!   closed by their owner, e.g. the hub).
+//! * **Header size.** Headers of more than [`MAX_HEADER_BYTES`] in all are answered
+//!   431 problem+json (`headers_too_large`) before any route sees them. hyper itself cuts
+//!   a request head off at [`HYPER_MAX_HEADER_BYTES`]: that 431 is written by hyper before
+//!   the request exists, so it has an empty body and the connection is closed.
 //! * Every request carries [`ConnectInfo`]`<SocketAddr>` of its peer.
 
+mod header_size;
 mod watched_io;
 
 use std::future::Future;
@@ -38,6 +43,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
+use header_size::refuse_oversized_headers;
+pub use header_size::{HYPER_MAX_HEADER_BYTES, MAX_HEADER_BYTES};
 use watched_io::{Activity, WatchedStream};
 
 /// How long a listener waits for clients, and how many it holds at once.
@@ -83,6 +90,7 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    let router = router.layer(axum::middleware::from_fn(refuse_oversized_headers));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stop, stopped) = watch::channel(false);
     let (open, open_watch) = watch::channel(());
@@ -157,7 +165,8 @@ impl Connection {
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(self.limits.header_read_timeout);
+            .header_read_timeout(self.limits.header_read_timeout)
+            .max_header_size(HYPER_MAX_HEADER_BYTES);
         let mut connection = pin!(
             builder
                 .serve_connection(io, TowerToHyperService::new(service))

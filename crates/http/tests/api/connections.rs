@@ -152,3 +152,39 @@ async fn clients_beyond_the_connection_cap_wait_for_a_free_slot() {
         .unwrap();
     assert!(buffer[..answered].starts_with(b"HTTP/1.1 200"));
 }
+
+/// Sends a request with one header of `bytes` bytes; the raw answer, read to the end.
+async fn answer_to_header_of(address: std::net::SocketAddr, bytes: usize) -> String {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "GET /ok HTTP/1.1\r\nHost: test\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(bytes)
+    );
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(head.as_bytes()).await;
+    let received = closed_within(&mut stream, Duration::from_secs(5)).await;
+    String::from_utf8_lossy(&received.expect("the connection stayed open")).into_owned()
+}
+
+#[tokio::test]
+async fn oversized_headers_are_a_431_problem_up_to_what_hyper_reads() {
+    let address = listening(limits(10_000, 10_000, 16)).await;
+    let fits = answer_to_header_of(address, orderflow_http::MAX_HEADER_BYTES - 100).await;
+    assert!(fits.starts_with("HTTP/1.1 200"), "{fits}");
+
+    let answer = answer_to_header_of(address, orderflow_http::MAX_HEADER_BYTES + 1).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(
+        lower.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+    assert!(answer.contains(r#""code":"headers_too_large""#), "{answer}");
+
+    // Beyond hyper's own limit the 431 is hyper's: no body, and the connection closes.
+    let answer = answer_to_header_of(address, orderflow_http::HYPER_MAX_HEADER_BYTES + 1).await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+}
