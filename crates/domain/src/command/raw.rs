@@ -16,8 +16,9 @@ use crate::validation::{FieldError, ValidationErrors};
 
 /// An order as it arrives on the wire, before validation:
 /// `{"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]}`.
+/// A member it does not know is refused, not ignored (here and in every line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawOrder {
     /// ISO 4217 code.
     pub currency: String,
@@ -27,7 +28,7 @@ pub struct RawOrder {
 
 /// One line as it arrives on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawLine {
     /// Stock keeping unit.
     pub sku: String,
