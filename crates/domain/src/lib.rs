@@ -22,6 +22,7 @@ mod ids;
 mod line;
 mod money;
 mod order;
+mod text;
 mod validation;
 
 #[cfg(any(test, feature = "testing"))]
@@ -38,4 +39,5 @@ pub use ids::{OrderId, OrderIdError, UserId, UserIdError};
 pub use line::{ItemName, ItemNameError, OrderLine, Quantity, QuantityError, Sku, SkuError};
 pub use money::{Money, MoneyError};
 pub use order::{Order, OrderStatus, decide, evolve, fold};
+pub use text::{FreeText, TextError};
 pub use validation::{FieldError, ValidationErrors};

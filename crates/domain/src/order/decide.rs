@@ -109,13 +109,11 @@ fn cancel(
     command: &CancelOrder,
     now: OffsetDateTime,
 ) -> Result<Vec<OrderEvent>, OrderError> {
-    if let Some(error) = check_reason(command.reason.as_deref()) {
-        return Err(ValidationErrors::single(error).into());
-    }
+    let reason = check_reason(command.reason.as_deref()).map_err(ValidationErrors::single)?;
     match order.status {
         OrderStatus::Pending => Ok(vec![OrderEvent::OrderCancelled {
             order_id: command.order_id,
-            reason: command.reason.clone(),
+            reason,
             cancelled_at: now,
         }]),
         OrderStatus::Cancelled => Err(OrderError::AlreadyCancelled),

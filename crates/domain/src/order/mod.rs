@@ -8,6 +8,8 @@
 
 mod decide;
 #[cfg(test)]
+mod free_text_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeSet;
