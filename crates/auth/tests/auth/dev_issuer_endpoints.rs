@@ -455,3 +455,75 @@ async fn a_users_file_replaces_the_demo_users() {
         Err(DevIssuerError::UsersFileInvalid { .. })
     ));
 }
+
+#[tokio::test]
+async fn failed_logins_beyond_the_limit_lock_the_user_out_for_a_while() {
+    let running = start_dev_issuer().await;
+    let login = |password: &'static str| {
+        let running = &running;
+        async move {
+            running
+                .token_request(&[
+                    ("grant_type", "password"),
+                    ("client_id", "orderflow-web"),
+                    ("username", "alice"),
+                    ("password", password),
+                ])
+                .await
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(login("guess").await.0, 401);
+    }
+    // Locked now, even with the right password; another user is not.
+    let (status, body) = login("alice").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("invalid_grant")),
+        "{body}"
+    );
+    assert!(running.password_token("bob", "bob").await.len() > 20);
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_rotated_and_its_reuse_revokes_the_session() {
+    let running = start_dev_issuer().await;
+    let refresh = |token: String| {
+        let running = &running;
+        async move {
+            running
+                .token_request(&[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "orderflow-web"),
+                    ("refresh_token", &token),
+                ])
+                .await
+        }
+    };
+    let (_, first) = running
+        .token_request(&[
+            ("grant_type", "password"),
+            ("client_id", "orderflow-web"),
+            ("username", "bob"),
+            ("password", "bob"),
+        ])
+        .await;
+    let original = first["refresh_token"].as_str().unwrap().to_owned();
+    let (status, rotated) = refresh(original.clone()).await;
+    assert_eq!(status, 200, "{rotated}");
+    let rotated = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(
+        rotated, original,
+        "a new refresh token comes with each refresh"
+    );
+
+    // The original again: a thief (or a replay). Refused, and the session is revoked…
+    let (status, body) = refresh(original).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // …so the rotated one, never used, is refused too.
+    let (status, _) = refresh(rotated).await;
+    assert_eq!(status, 400);
+}
