@@ -339,27 +339,14 @@ async fn client_credentials_work_with_the_service_secret_only() {
 async fn a_refresh_token_buys_a_new_access_token_but_is_not_one() {
     let running = start_dev_issuer().await;
     let validator = running.default_validator().await;
-    let (_, first) = running
-        .token_request(&[
-            ("grant_type", "password"),
-            ("client_id", "orderflow-web"),
-            ("username", "bob"),
-            ("password", "bob"),
-        ])
-        .await;
+    let (_, first) = running.password_grant("bob", "bob").await;
     let refresh_token = first["refresh_token"].as_str().unwrap();
     assert_eq!(
         validator.validate(refresh_token).await,
         Err(orderflow_auth::AuthError::WrongTokenType)
     );
 
-    let (status, second) = running
-        .token_request(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", "orderflow-web"),
-            ("refresh_token", refresh_token),
-        ])
-        .await;
+    let (status, second) = running.refresh_grant(refresh_token).await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(second["session_state"], first["session_state"]);
     let principal = validator
@@ -459,71 +446,38 @@ async fn a_users_file_replaces_the_demo_users() {
 #[tokio::test]
 async fn failed_logins_beyond_the_limit_lock_the_user_out_for_a_while() {
     let running = start_dev_issuer().await;
-    let login = |password: &'static str| {
-        let running = &running;
-        async move {
-            running
-                .token_request(&[
-                    ("grant_type", "password"),
-                    ("client_id", "orderflow-web"),
-                    ("username", "alice"),
-                    ("password", password),
-                ])
-                .await
-        }
-    };
     for _ in 0..5 {
-        assert_eq!(login("guess").await.0, 401);
+        assert_eq!(running.password_grant("alice", "guess").await.0, 401);
     }
     // Locked now, even with the right password; another user is not.
-    let (status, body) = login("alice").await;
+    let (status, body) = running.password_grant("alice", "alice").await;
     assert_eq!(
         (status, body["error"].as_str()),
         (429, Some("invalid_grant")),
         "{body}"
     );
-    assert!(running.password_token("bob", "bob").await.len() > 20);
+    assert_eq!(running.password_grant("bob", "bob").await.0, 200);
 }
 
 #[tokio::test]
 async fn a_refresh_token_is_rotated_and_its_reuse_revokes_the_session() {
     let running = start_dev_issuer().await;
-    let refresh = |token: String| {
-        let running = &running;
-        async move {
-            running
-                .token_request(&[
-                    ("grant_type", "refresh_token"),
-                    ("client_id", "orderflow-web"),
-                    ("refresh_token", &token),
-                ])
-                .await
-        }
-    };
-    let (_, first) = running
-        .token_request(&[
-            ("grant_type", "password"),
-            ("client_id", "orderflow-web"),
-            ("username", "bob"),
-            ("password", "bob"),
-        ])
-        .await;
-    let original = first["refresh_token"].as_str().unwrap().to_owned();
-    let (status, rotated) = refresh(original.clone()).await;
+    let (_, first) = running.password_grant("bob", "bob").await;
+    let original = first["refresh_token"].as_str().unwrap();
+    let (status, rotated) = running.refresh_grant(original).await;
     assert_eq!(status, 200, "{rotated}");
-    let rotated = rotated["refresh_token"].as_str().unwrap().to_owned();
+    let rotated = rotated["refresh_token"].as_str().unwrap();
     assert_ne!(
         rotated, original,
         "a new refresh token comes with each refresh"
     );
 
     // The original again: a thief (or a replay). Refused, and the session is revoked…
-    let (status, body) = refresh(original).await;
+    let (status, body) = running.refresh_grant(original).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
     // …so the rotated one, never used, is refused too.
-    let (status, _) = refresh(rotated).await;
-    assert_eq!(status, 400);
+    assert_eq!(running.refresh_grant(rotated).await.0, 400);
 }
