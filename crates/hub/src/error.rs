@@ -23,6 +23,9 @@ pub enum HubError {
     /// More than one `Authorization` header.
     #[error(transparent)]
     RepeatedAuthorization(#[from] RepeatedAuthorization),
+    /// More than one `access_token` query parameter.
+    #[error("the query carries access_token more than once; send exactly one")]
+    RepeatedAccessToken,
     #[error("no such connection: negotiate again")]
     UnknownConnection,
     /// The request to the hub path is not a WebSocket upgrade.
@@ -47,7 +50,8 @@ impl HubError {
             Self::UnknownConnection => StatusCode::NOT_FOUND,
             Self::NotAWebSocket
             | Self::InvalidNegotiateVersion
-            | Self::RepeatedAuthorization(_) => StatusCode::BAD_REQUEST,
+            | Self::RepeatedAuthorization(_)
+            | Self::RepeatedAccessToken => StatusCode::BAD_REQUEST,
             Self::TooManyNegotiations | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -58,6 +62,7 @@ impl HubError {
             Self::Unauthenticated(error) if error.is_caller_fault() => "unauthenticated",
             Self::Unauthenticated(_) => "identity_provider_unavailable",
             Self::RepeatedAuthorization(_) => "repeated_authorization",
+            Self::RepeatedAccessToken => "repeated_access_token",
             Self::UnknownConnection => "unknown_connection",
             Self::NotAWebSocket => "websocket_required",
             Self::InvalidNegotiateVersion => "invalid_negotiate_version",

@@ -84,6 +84,9 @@ async fn connect(
         return Err(HubError::ShuttingDown);
     }
     let parameters = ConnectParameters::parse(query.as_deref());
+    if parameters.repeated_access_token {
+        return Err(HubError::RepeatedAccessToken);
+    }
     let token = match header_token(&headers)? {
         Some(token) => token,
         None => parameters
@@ -150,11 +153,13 @@ fn negotiate_version(query: Option<&str>) -> Result<u32, HubError> {
     }
 }
 
-/// The query parameters of a WebSocket connect; the first occurrence of each counts.
+/// The query parameters of a WebSocket connect; the first `id` counts, a repeated
+/// `access_token` is noted (and refused: which one is meant is not guessed).
 #[derive(Default)]
 struct ConnectParameters {
     id: Option<String>,
     access_token: Option<String>,
+    repeated_access_token: bool,
 }
 
 // Hand-written so a token can never reach a log through `{:?}`.
@@ -183,6 +188,7 @@ impl ConnectParameters {
                 ACCESS_TOKEN_PARAMETER if parameters.access_token.is_none() => {
                     parameters.access_token = Some(value.into_owned());
                 }
+                ACCESS_TOKEN_PARAMETER => parameters.repeated_access_token = true,
                 _ => {}
             }
         }
@@ -208,5 +214,19 @@ mod tests {
         assert_eq!(parameters.id.as_deref(), Some("a+b"));
         assert_eq!(parameters.access_token.as_deref(), Some("t k"));
         assert!(!format!("{parameters:?}").contains("t k"));
+        assert!(!parameters.repeated_access_token);
+    }
+
+    #[test]
+    fn a_repeated_access_token_is_noted_whichever_comes_first() {
+        for query in [
+            "access_token=a&access_token=b",
+            "access_token=b&id=x&access_token=a",
+        ] {
+            assert!(
+                ConnectParameters::parse(Some(query)).repeated_access_token,
+                "{query}"
+            );
+        }
     }
 }
