@@ -106,6 +106,12 @@ pub(crate) struct CommonArgs {
           default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) max_connections: u64,
+    /// The longest a request may take from its head to its answer (a body sent too
+    /// slowly is answered 408).
+    #[arg(long, env = "ORDERFLOW_REQUEST_DEADLINE_MS",
+          default_value_t = millis(ConnectionLimits::DEFAULT_REQUEST_DEADLINE),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) request_deadline_ms: u64,
 }
 
 /// A default duration as a flag's milliseconds.
@@ -120,6 +126,7 @@ impl CommonArgs {
             header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
             keep_alive_timeout: Duration::from_millis(self.keep_alive_timeout_ms),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            request_deadline: Duration::from_millis(self.request_deadline_ms),
         }
     }
 }

@@ -9,6 +9,9 @@
 //! * **Idle timeout.** A connection on which no byte was read or written for
 //!   [`ConnectionLimits::keep_alive_timeout`] is closed: at once between
 //!   requests, after its response when a request is in flight.
+//! * **Request deadline.** A request not answered within
+//!   [`ConnectionLimits::request_deadline`] (a body trickling in keeps a connection busy
+//!   without ever being idle) is answered 408 problem+json and its connection closed.
 //! * **Connection cap.** At most [`ConnectionLimits::max_connections`]
 //!   connections are open at once, WebSockets included (a connection's slot is
 //!   released when its socket is dropped); further clients wait in the
@@ -23,6 +26,7 @@
 //!   the request exists, so it has an empty body and the connection is closed.
 //! * Every request carries [`ConnectInfo`]`<SocketAddr>` of its peer.
 
+mod deadline;
 mod header_size;
 mod watched_io;
 
@@ -43,6 +47,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
+use deadline::within_deadline;
 use header_size::refuse_oversized_headers;
 pub use header_size::{HYPER_MAX_HEADER_BYTES, MAX_HEADER_BYTES};
 use watched_io::{Activity, WatchedStream};
@@ -56,6 +61,8 @@ pub struct ConnectionLimits {
     pub keep_alive_timeout: Duration,
     /// The most connections open at once.
     pub max_connections: usize,
+    /// The longest a request may take from its head to its answer.
+    pub request_deadline: Duration,
 }
 
 impl ConnectionLimits {
@@ -66,6 +73,9 @@ impl ConnectionLimits {
     /// `ORDERFLOW_MAX_CONNECTIONS`'s default: room for the 10,000 idle hub
     /// connections the benchmarks hold, and more.
     pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+    /// `ORDERFLOW_REQUEST_DEADLINE_MS`'s default: beyond the API's own 30 s handler
+    /// timeout ([`crate::REQUEST_TIMEOUT`]), so a slow handler is still a 503 there.
+    pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(60);
 }
 
 impl Default for ConnectionLimits {
@@ -74,6 +84,7 @@ impl Default for ConnectionLimits {
             header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
             keep_alive_timeout: Self::DEFAULT_KEEP_ALIVE_TIMEOUT,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            request_deadline: Self::DEFAULT_REQUEST_DEADLINE,
         }
     }
 }
@@ -90,7 +101,12 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let router = router.layer(axum::middleware::from_fn(refuse_oversized_headers));
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(
+            limits.request_deadline,
+            within_deadline,
+        ))
+        .layer(axum::middleware::from_fn(refuse_oversized_headers));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stop, stopped) = watch::channel(false);
     let (open, open_watch) = watch::channel(());

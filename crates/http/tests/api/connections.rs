@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use orderflow_http::{ConnectionLimits, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -16,7 +16,9 @@ const HEAD: &[u8] = b"GET /ok HTTP/1.1\r\nHost: test\r\n\r\n";
 async fn listening(limits: ConnectionLimits) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let router = Router::new().route("/ok", get(|| async { "ok" }));
+    let router = Router::new()
+        .route("/ok", get(|| async { "ok" }))
+        .route("/echo", post(|body: String| async move { body }));
     tokio::spawn(serve(listener, router, limits, std::future::pending()));
     address
 }
@@ -26,6 +28,7 @@ fn limits(header_read_ms: u64, keep_alive_ms: u64, max_connections: usize) -> Co
         header_read_timeout: Duration::from_millis(header_read_ms),
         keep_alive_timeout: Duration::from_millis(keep_alive_ms),
         max_connections,
+        ..ConnectionLimits::default()
     }
 }
 
@@ -186,5 +189,39 @@ async fn oversized_headers_are_a_431_problem_up_to_what_hyper_reads() {
     assert!(
         answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
         "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_trickled_in_is_cut_off_at_the_request_deadline() {
+    // Each byte is activity, so only the request's deadline ends this.
+    let address = listening(ConnectionLimits {
+        request_deadline: Duration::from_millis(1_000),
+        ..limits(60_000, 60_000, 16)
+    })
+    .await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = None;
+    for _ in 0..40 {
+        if stream.write_all(b"x").await.is_err() {
+            break;
+        }
+        if let Some(received) = closed_within(&mut stream, Duration::from_millis(200)).await {
+            answer = Some(String::from_utf8_lossy(&received).into_owned());
+            break;
+        }
+    }
+    let elapsed = started.elapsed();
+    let answer = answer.expect("the trickling client was still connected");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "cut off too late: {elapsed:?}"
     );
 }
