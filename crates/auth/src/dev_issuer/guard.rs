@@ -149,12 +149,14 @@ impl TokenGuard {
 
     /// Marks refresh token `token_id` of session `session` used; refuses a reused one (and
     /// then revokes its session) or one of a revoked session. `expires_in` is how long the
-    /// token is valid, so it need not be remembered longer.
+    /// token is valid, so it need not be remembered longer; `refresh_lifetime` how long the
+    /// newest refresh token of the session may still be, so its revocation lasts as long.
     pub(crate) fn use_refresh_token(
         &self,
         token_id: Uuid,
         session: Uuid,
         expires_in: Duration,
+        refresh_lifetime: Duration,
     ) -> Result<(), RefreshRefusal> {
         let now = Instant::now();
         let forget_at = now + expires_in;
@@ -171,7 +173,7 @@ impl TokenGuard {
                 |until| *until,
             );
             // Every refresh token of the session expires within a refresh lifetime.
-            revoked.insert(session, forget_at.max(now + expires_in));
+            revoked.insert(session, now + refresh_lifetime);
             return Err(RefreshRefusal::Reused);
         }
         make_room(&mut used, &token_id, |until| *until <= now, |until| *until);
@@ -255,17 +257,20 @@ mod tests {
         let guard = TokenGuard::new(LoginLimits::default());
         let (first, second, session) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let lifetime = Duration::from_secs(60);
-        assert_eq!(guard.use_refresh_token(first, session, lifetime), Ok(()));
         assert_eq!(
-            guard.use_refresh_token(first, session, lifetime),
+            guard.use_refresh_token(first, session, lifetime, lifetime),
+            Ok(())
+        );
+        assert_eq!(
+            guard.use_refresh_token(first, session, lifetime, lifetime),
             Err(RefreshRefusal::Reused)
         );
         assert_eq!(
-            guard.use_refresh_token(second, session, lifetime),
+            guard.use_refresh_token(second, session, lifetime, lifetime),
             Err(RefreshRefusal::SessionRevoked)
         );
         assert_eq!(
-            guard.use_refresh_token(second, Uuid::new_v4(), lifetime),
+            guard.use_refresh_token(second, Uuid::new_v4(), lifetime, lifetime),
             Ok(())
         );
     }
@@ -275,8 +280,12 @@ mod tests {
         let guard = TokenGuard::new(LoginLimits::default());
         for n in 0..(MAX_TRACKED + 50) {
             guard.login_failed(Some(&format!("user-{n}")), None);
-            let _ =
-                guard.use_refresh_token(Uuid::new_v4(), Uuid::new_v4(), Duration::from_secs(60));
+            let _ = guard.use_refresh_token(
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                Duration::from_secs(60),
+                Duration::from_secs(60),
+            );
         }
         assert!(lock(&guard.failures).len() <= MAX_TRACKED);
         assert!(lock(&guard.used_refresh_tokens).len() <= MAX_TRACKED);

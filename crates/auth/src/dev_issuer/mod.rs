@@ -265,11 +265,13 @@ impl DevIssuer {
         let token_id = uuid::Uuid::parse_str(&claims.jti).ok()?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let valid_for = Duration::from_secs(u64::try_from(claims.exp - now).unwrap_or(0));
-        if let Err(refusal) = self
-            .state
-            .guard
-            .use_refresh_token(token_id, claims.sid, valid_for)
-        {
+        let used = self.state.guard.use_refresh_token(
+            token_id,
+            claims.sid,
+            valid_for,
+            self.state.lifetimes.refresh,
+        );
+        if let Err(refusal) = used {
             if refusal == RefreshRefusal::Reused {
                 tracing::warn!(session = %claims.sid, "a used refresh token was presented again: session revoked");
             }
