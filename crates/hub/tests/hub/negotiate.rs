@@ -198,3 +198,29 @@ async fn a_plain_get_with_a_token_is_told_that_only_websockets_are_offered() {
     let body = problem(response, 400).await;
     assert_eq!(body["code"], "websocket_required");
 }
+
+#[tokio::test]
+async fn two_tokens_in_one_request_are_a_bad_request_not_a_guess() {
+    let running = TestHub::start().await;
+    let token = running.token("alice");
+    let response = http()
+        .post(format!(
+            "{}/negotiate?negotiateVersion=1",
+            running.hub_url()
+        ))
+        .header("authorization", format!("Bearer {token}"))
+        .header("authorization", "Bearer junk")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(response, 400).await["code"],
+        "repeated_authorization"
+    );
+
+    let connection_token = running.negotiate_token(&token).await;
+    let twice = format!("?id={connection_token}&access_token={token}&access_token=junk");
+    let refused = running.open_socket(&twice, None).await;
+    assert_eq!(refused_status(refused), 400);
+}
