@@ -31,6 +31,9 @@ pub enum AuthError {
     /// `nbf` is in the future, beyond the allowed clock leeway.
     #[error("the token is not valid yet")]
     NotYetValid,
+    /// `iat` is in the future, beyond the allowed clock leeway.
+    #[error("the token claims to be issued in the future")]
+    IssuedInTheFuture,
     /// `iss` is missing or is not the configured issuer.
     #[error("the token was issued by another issuer")]
     WrongIssuer,
@@ -85,6 +88,7 @@ impl AuthError {
             Self::BadSignature => "bad_signature",
             Self::Expired => "expired",
             Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInTheFuture => "issued_in_the_future",
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
             Self::WrongTokenType => "wrong_token_type",

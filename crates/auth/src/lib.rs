@@ -18,11 +18,13 @@ pub mod dev_issuer;
 mod error;
 mod http_client;
 mod principal;
+mod redaction;
 pub mod validator;
 
-pub use bearer::bearer_token_from_header;
-pub use dev_issuer::{DevIssuer, DevIssuerError, TokenResponse};
+pub use bearer::{RepeatedAuthorization, bearer_token_from_header, single_authorization_header};
+pub use dev_issuer::{DEV_AUDIENCE, DevIssuer, DevIssuerError, TokenResponse};
 pub use error::AuthError;
 pub use http_client::{default_http_client, install_tls_crypto_provider};
 pub use principal::{ADMIN_ROLE, BUYER_ROLE, Principal, SERVICE_ROLE};
+pub use redaction::{CREDENTIAL_PARAMETERS, redact_access_token};
 pub use validator::{TokenValidator, ValidatorConfig};

@@ -32,6 +32,18 @@ pub enum OrderError {
         /// The status the command asked for.
         to: OrderStatus,
     },
+    /// Subscribing to an order that is no longer pending: nothing is left to push.
+    #[error("a {status} order takes no new subscribers")]
+    Closed {
+        /// The order's status.
+        status: OrderStatus,
+    },
+    /// The order already has the most subscribers it may have.
+    #[error("an order has at most {max} subscribers")]
+    TooManySubscribers {
+        /// The limit, the buyer included.
+        max: usize,
+    },
     /// The sum of the lines does not fit in 64-bit minor units.
     #[error("the order total is too large")]
     TotalOverflow,
@@ -59,7 +71,9 @@ impl OrderError {
             Self::AlreadyExists
             | Self::AlreadyConfirmed
             | Self::AlreadyCancelled
-            | Self::InvalidTransition { .. } => ErrorKind::Conflict,
+            | Self::InvalidTransition { .. }
+            | Self::Closed { .. }
+            | Self::TooManySubscribers { .. } => ErrorKind::Conflict,
             Self::TotalOverflow | Self::Validation(_) => ErrorKind::Validation,
         }
     }
@@ -72,6 +86,8 @@ impl OrderError {
             Self::AlreadyConfirmed => "already_confirmed",
             Self::AlreadyCancelled => "already_cancelled",
             Self::InvalidTransition { .. } => "invalid_transition",
+            Self::Closed { .. } => "order_closed",
+            Self::TooManySubscribers { .. } => "too_many_subscribers",
             Self::TotalOverflow => "total_overflow",
             Self::Validation(_) => "validation",
         }

@@ -22,6 +22,7 @@ mod ids;
 mod line;
 mod money;
 mod order;
+mod text;
 mod validation;
 
 #[cfg(any(test, feature = "testing"))]
@@ -37,5 +38,8 @@ pub use event::{EventDecodeError, OrderEvent, UPCASTERS, UpcastFn, Upcaster, upc
 pub use ids::{OrderId, OrderIdError, UserId, UserIdError};
 pub use line::{ItemName, ItemNameError, OrderLine, Quantity, QuantityError, Sku, SkuError};
 pub use money::{Money, MoneyError};
-pub use order::{Order, OrderStatus, decide, evolve, fold};
+pub use order::{
+    MAX_SUBSCRIBER_ID_CHARS, MAX_SUBSCRIBERS, Order, OrderStatus, decide, evolve, fold,
+};
+pub use text::{FreeText, TextError};
 pub use validation::{FieldError, ValidationErrors};

@@ -1,7 +1,8 @@
 //! Order lines and their value types: [`Sku`], [`ItemName`], [`Quantity`], [`OrderLine`].
 //!
-//! Guarantees: a `Sku` is 1..=64 characters of `[A-Za-z0-9._-]`; an `ItemName` is trimmed,
-//! 1..=200 characters (not bytes) and free of control characters; a `Quantity` is 1..=10_000;
+//! Guarantees: a `Sku` is 1..=64 characters of `[A-Za-z0-9._-]`; an `ItemName` is free text
+//! of 1..=200 characters (not bytes) by the one rule of [`crate::text`] (trimmed, something
+//! visible, no control or bidirectional formatting characters); a `Quantity` is 1..=10_000;
 //! line and order totals are computed with checked arithmetic and report overflow.
 
 use std::fmt;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::currency::Currency;
 use crate::error::OrderError;
 use crate::money::{Money, MoneyError};
+use crate::text::{FreeText, TextError};
 
 /// A stock keeping unit, such as `SKU-1`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -78,53 +80,16 @@ impl Sku {
 #[serde(try_from = "String", into = "String")]
 pub struct ItemName(String);
 
-/// Why a text is not an [`ItemName`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ItemNameError {
-    /// Empty once surrounding whitespace is trimmed.
-    #[error("an item name is required")]
-    Empty,
-    /// Longer than [`ItemName::MAX_CHARS`] characters once trimmed.
-    #[error("an item name has at most {max} characters")]
-    TooLong {
-        /// The limit.
-        max: usize,
-    },
-    /// Contains a control character (tabs and newlines included).
-    #[error("an item name cannot contain control characters")]
-    ControlCharacter,
-}
-
-impl ItemNameError {
-    /// Stable machine-readable code, for API error bodies.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Empty => "empty",
-            Self::TooLong { .. } => "too_long",
-            Self::ControlCharacter => "control_character",
-        }
-    }
-}
+/// Why a text is not an [`ItemName`]: the free-text rule of [`crate::text`].
+pub type ItemNameError = TextError;
 
 impl ItemName {
     /// Longest accepted name, in characters.
     pub const MAX_CHARS: usize = 200;
 
-    /// Trims surrounding whitespace, then validates.
+    /// Trims surrounding whitespace, then validates with the free-text rule.
     pub fn parse(text: &str) -> Result<ItemName, ItemNameError> {
-        let name = text.trim();
-        if name.is_empty() {
-            return Err(ItemNameError::Empty);
-        }
-        if name.chars().count() > Self::MAX_CHARS {
-            return Err(ItemNameError::TooLong {
-                max: Self::MAX_CHARS,
-            });
-        }
-        if name.chars().any(char::is_control) {
-            return Err(ItemNameError::ControlCharacter);
-        }
-        Ok(ItemName(name.to_owned()))
+        FreeText::check(text, Self::MAX_CHARS).map(|name| ItemName(name.to_owned()))
     }
 
     /// The name as text.

@@ -15,7 +15,8 @@
 //! | `AuthError`, caller's fault | 401 + `WWW-Authenticate: Bearer …` |
 //! | `AuthError`, provider's fault | 503 + `Retry-After` |
 //!
-//! Guarantees: server-side causes are logged here and never reach the client.
+//! Guarantees: server-side causes are logged here (503 at WARN, 500 at ERROR) and never reach
+//! the client; a client's mistake (every 4xx) is not logged here at all, and nowhere at ERROR.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use orderflow_app::AppError;

@@ -14,6 +14,8 @@
 //!   the validator's errors lives in `error_mapping.rs`.
 //! - Every response echoes `X-Correlation-Id`; writes carry `ETag` and `Orderflow-Position`.
 //! - [`record_request`] counts and times requests per matched route, for `/metrics`.
+//! - [`serve`] runs a router on a listener with a header read timeout, an idle timeout and a
+//!   connection cap ([`ConnectionLimits`]).
 //! - `GET /openapi.json` serves [`OPENAPI_JSON`], the OpenAPI 3.1 document of all of this.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -24,6 +26,7 @@ mod problem;
 mod request_metrics;
 mod router;
 mod routes;
+mod server;
 mod view;
 
 use std::sync::Arc;
@@ -43,6 +46,7 @@ pub use router::{REQUEST_TIMEOUT, gateway_router, gateway_routes, orders_router}
 pub use routes::openapi::OPENAPI_JSON;
 pub use routes::orders::POSITION_HEADER;
 pub use routes::search::SEARCH_POSITION_HEADER;
+pub use server::{ConnectionLimits, HYPER_MAX_HEADER_BYTES, MAX_HEADER_BYTES, serve};
 pub use view::{LineView, OrderView};
 
 /// What the orders API runs on. Cheap to clone (every field is shared).

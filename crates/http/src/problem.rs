@@ -135,6 +135,11 @@ impl Problem {
                 "Request body too large",
                 "the request body is larger than allowed",
             ),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+                "headers_too_large",
+                "Request header fields too large",
+                "the request's headers are larger than allowed",
+            ),
             StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => (
                 "unavailable",
                 "Service unavailable",

@@ -5,7 +5,8 @@
 //! problem with a generic detail, a handler slower than [`REQUEST_TIMEOUT`] a 503 problem;
 //! and, as a last line, any error response that is not already problem+json is turned into
 //! one. Every response carries `X-Correlation-Id`. `Authorization` and `Cookie` are redacted
-//! from traces.
+//! from traces, and so are credentials in the query string (`?access_token=…`): the request
+//! span logs the URI through [`redact_access_token`].
 
 use std::any::Any;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use orderflow_auth::redact_access_token;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -95,7 +97,7 @@ fn with_middleware(routes: Router) -> Router {
                 header::AUTHORIZATION,
                 header::COOKIE,
             ]))
-            .layer(TraceLayer::new_for_http())
+            .layer(TraceLayer::new_for_http().make_span_with(request_span))
             .layer(from_fn(correlate))
             .layer(from_fn(problems_only))
             .layer(CatchPanicLayer::custom(panic_problem))
@@ -103,6 +105,16 @@ fn with_middleware(routes: Router) -> Router {
                 StatusCode::SERVICE_UNAVAILABLE,
                 REQUEST_TIMEOUT,
             )),
+    )
+}
+
+/// The span of a request: its method, its URI without credentials, its version.
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %redact_access_token(request.uri()),
+        version = ?request.version(),
     )
 }
 

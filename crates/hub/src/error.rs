@@ -7,7 +7,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use orderflow_auth::AuthError;
+use orderflow_auth::{AuthError, RepeatedAuthorization};
 use serde::Serialize;
 
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -20,6 +20,12 @@ pub enum HubError {
     #[error(transparent)]
     Unauthenticated(#[from] AuthError),
     /// The `id` names no negotiated connection of this user (unknown, expired, used).
+    /// More than one `Authorization` header.
+    #[error(transparent)]
+    RepeatedAuthorization(#[from] RepeatedAuthorization),
+    /// More than one `access_token` query parameter.
+    #[error("the query carries access_token more than once; send exactly one")]
+    RepeatedAccessToken,
     #[error("no such connection: negotiate again")]
     UnknownConnection,
     /// The request to the hub path is not a WebSocket upgrade.
@@ -57,7 +63,10 @@ impl HubError {
         match self {
             Self::Unauthenticated(error) => error.status_code(),
             Self::UnknownConnection => StatusCode::NOT_FOUND,
-            Self::NotAWebSocket | Self::InvalidNegotiateVersion => StatusCode::BAD_REQUEST,
+            Self::NotAWebSocket
+            | Self::InvalidNegotiateVersion
+            | Self::RepeatedAuthorization(_)
+            | Self::RepeatedAccessToken => StatusCode::BAD_REQUEST,
             Self::TooManyNegotiationsForUser | Self::TooManyConnectionsForUser => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -73,6 +82,8 @@ impl HubError {
         match self {
             Self::Unauthenticated(error) if error.is_caller_fault() => "unauthenticated",
             Self::Unauthenticated(_) => "identity_provider_unavailable",
+            Self::RepeatedAuthorization(_) => "repeated_authorization",
+            Self::RepeatedAccessToken => "repeated_access_token",
             Self::UnknownConnection => "unknown_connection",
             Self::NotAWebSocket => "websocket_required",
             Self::InvalidNegotiateVersion => "invalid_negotiate_version",

@@ -7,7 +7,7 @@
 //!   headers on WebSockets — the `access_token` query parameter; a missing or invalid token
 //!   is a 401 problem, an unreachable identity provider a 503;
 //! - the query string (which may hold the token or a connection token) is never logged by
-//!   this crate; [`redact_access_token`] gives outer request logging a safe rendering;
+//!   this crate; [`crate::redact_access_token`] gives outer request logging a safe rendering;
 //! - a WebSocket `id` is honoured only for the user who negotiated it; anything else is 404;
 //!   without an `id` (clients that skip negotiation) a fresh connection is opened;
 //! - a user over their share of negotiations or connections is refused (429) without
@@ -19,10 +19,10 @@ use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use orderflow_auth::{AuthError, Principal, bearer_token_from_header};
+use orderflow_auth::{AuthError, Principal, bearer_token_from_header, single_authorization_header};
 
 use crate::connection;
 use crate::negotiate::{self, NegotiationError};
@@ -54,29 +54,6 @@ pub fn hub_router(hub: PushHub) -> Router {
 /// `route` with a problem+json 405 for every other method.
 fn answering_only(route: MethodRouter<PushHub>, allowed: &'static str) -> MethodRouter<PushHub> {
     route.fallback(move || async move { HubError::MethodNotAllowed { allowed } })
-}
-
-/// `uri` as text with the value of every `access_token` query parameter replaced by
-/// `REDACTED` (names are compared decoded, as the hub reads them): for request logs wrapped
-/// around [`hub_router`].
-pub fn redact_access_token(uri: &Uri) -> String {
-    let Some(query) = uri.query() else {
-        return uri.to_string();
-    };
-    let pairs: Vec<&str> = query
-        .split('&')
-        .map(|pair| {
-            let is_token = form_urlencoded::parse(pair.as_bytes())
-                .next()
-                .is_some_and(|(name, _)| name == ACCESS_TOKEN_PARAMETER);
-            if is_token {
-                "access_token=REDACTED"
-            } else {
-                pair
-            }
-        })
-        .collect();
-    format!("{}?{}", uri.path(), pairs.join("&"))
 }
 
 async fn negotiate(
@@ -120,6 +97,9 @@ async fn connect(
         return Err(HubError::ShuttingDown);
     }
     let parameters = ConnectParameters::parse(query.as_deref());
+    if parameters.repeated_access_token {
+        return Err(HubError::RepeatedAccessToken);
+    }
     let token = match header_token(&headers)? {
         Some(token) => token,
         None => parameters
@@ -162,14 +142,14 @@ fn refusal(refused: AdmissionRefused) -> HubError {
 }
 
 /// The bearer token of the `Authorization` header; `None` without the header.
-fn header_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+fn header_token(headers: &HeaderMap) -> Result<Option<&str>, HubError> {
+    let Some(value) = single_authorization_header(headers)? else {
         return Ok(None);
     };
     let value = value
         .to_str()
         .map_err(|_| AuthError::Malformed("the authorization header is not visible ascii"))?;
-    bearer_token_from_header(value).map(Some)
+    Ok(bearer_token_from_header(value).map(Some)?)
 }
 
 async fn authenticate(hub: &PushHub, token: &str) -> Result<Principal, HubError> {
@@ -199,11 +179,13 @@ fn negotiate_version(query: Option<&str>) -> Result<u32, HubError> {
     }
 }
 
-/// The query parameters of a WebSocket connect; the first occurrence of each counts.
+/// The query parameters of a WebSocket connect; the first `id` counts, a repeated
+/// `access_token` is noted (and refused: which one is meant is not guessed).
 #[derive(Default)]
 struct ConnectParameters {
     id: Option<String>,
     access_token: Option<String>,
+    repeated_access_token: bool,
 }
 
 // Hand-written so a token can never reach a log through `{:?}`.
@@ -232,6 +214,7 @@ impl ConnectParameters {
                 ACCESS_TOKEN_PARAMETER if parameters.access_token.is_none() => {
                     parameters.access_token = Some(value.into_owned());
                 }
+                ACCESS_TOKEN_PARAMETER => parameters.repeated_access_token = true,
                 _ => {}
             }
         }
@@ -242,22 +225,6 @@ impl ConnectParameters {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_access_token_is_redacted_from_a_rendered_uri() {
-        let uri: Uri = "/hubs/push-updates?id=abc&access_token=eyJ.secret.sig"
-            .parse()
-            .unwrap();
-        let rendered = redact_access_token(&uri);
-        assert_eq!(rendered, "/hubs/push-updates?id=abc&access_token=REDACTED");
-        let plain: Uri = "/hubs/push-updates?id=abc".parse().unwrap();
-        assert_eq!(redact_access_token(&plain), "/hubs/push-updates?id=abc");
-        let encoded: Uri = "/hubs/push-updates?access%5Ftoken=secret".parse().unwrap();
-        assert_eq!(
-            redact_access_token(&encoded),
-            "/hubs/push-updates?access_token=REDACTED"
-        );
-    }
 
     #[test]
     fn the_negotiate_version_defaults_to_zero_and_must_be_a_number() {
@@ -273,5 +240,19 @@ mod tests {
         assert_eq!(parameters.id.as_deref(), Some("a+b"));
         assert_eq!(parameters.access_token.as_deref(), Some("t k"));
         assert!(!format!("{parameters:?}").contains("t k"));
+        assert!(!parameters.repeated_access_token);
+    }
+
+    #[test]
+    fn a_repeated_access_token_is_noted_whichever_comes_first() {
+        for query in [
+            "access_token=a&access_token=b",
+            "access_token=b&id=x&access_token=a",
+        ] {
+            assert!(
+                ConnectParameters::parse(Some(query)).repeated_access_token,
+                "{query}"
+            );
+        }
     }
 }

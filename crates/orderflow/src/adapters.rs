@@ -13,7 +13,7 @@ use orderflow_app::ports::bus::MessageBus;
 use orderflow_app::ports::{
     CheckpointStore, EventStore, Leases, OrderReadModel, Position, SearchIndex,
 };
-use orderflow_auth::{TokenValidator, ValidatorConfig, default_http_client};
+use orderflow_auth::{DEV_AUDIENCE, TokenValidator, ValidatorConfig, default_http_client};
 use orderflow_bus::{InProcessBus, InProcessConfig, RabbitBus, RabbitConfig};
 use orderflow_read_model::{PostgresReadModel, SqliteReadModel};
 use orderflow_search::tantivy_index::generations::directory_in_use;
@@ -193,17 +193,104 @@ pub(crate) async fn open_bus(
 
 /// A validator for `issuer`, discovering its keys over HTTP on first use (so
 /// a service may start before its provider, or serve the provider itself).
+/// The audience follows [`required_audience`]; accepting any is logged as a
+/// warning.
 pub(crate) fn token_validator(
     backend: &BackendArgs,
     issuer: &str,
 ) -> anyhow::Result<TokenValidator> {
     let mut config = ValidatorConfig::new(issuer);
-    if let Some(audience) = &backend.oidc_audience {
-        config = config.with_audience(audience);
+    match required_audience(backend)? {
+        Some(audience) => config = config.with_audience(audience),
+        None => tracing::warn!(
+            issuer,
+            "ORDERFLOW_OIDC_ANY_AUDIENCE: tokens of this issuer are accepted whatever \
+             service they were issued for"
+        ),
     }
     if let Some(client) = &backend.oidc_roles_client {
         config = config.with_client_roles_from(client);
     }
     let http = default_http_client().context("cannot build the HTTP client for OIDC discovery")?;
     Ok(TokenValidator::lazy(config, http))
+}
+
+/// An external issuer without an audience to require, and no explicit
+/// permission to accept any.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "ORDERFLOW_OIDC_ISSUER needs ORDERFLOW_OIDC_AUDIENCE: the audience (in `aud`, or as \
+     `azp`) this service's tokens carry, so tokens issued for other services are refused; \
+     set ORDERFLOW_OIDC_ANY_AUDIENCE=true to accept tokens for any audience"
+)]
+pub(crate) struct AudienceNotConfigured;
+
+/// The audience tokens must carry, `None` for any:
+/// * with an external issuer, `ORDERFLOW_OIDC_AUDIENCE`; without it the
+///   service refuses to start unless `ORDERFLOW_OIDC_ANY_AUDIENCE` is set;
+/// * with the dev issuer of `orderflow up`, the configured audience or the
+///   one the dev issuer mints ([`DEV_AUDIENCE`]).
+pub(crate) fn required_audience(
+    backend: &BackendArgs,
+) -> Result<Option<String>, AudienceNotConfigured> {
+    match (&backend.oidc_audience, &backend.oidc_issuer) {
+        (Some(audience), _) => Ok(Some(audience.clone())),
+        (None, None) => Ok(Some(DEV_AUDIENCE.to_owned())),
+        (None, Some(_)) if backend.oidc_any_audience => Ok(None),
+        (None, Some(_)) => Err(AudienceNotConfigured),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Backend {
+        #[command(flatten)]
+        backend: BackendArgs,
+    }
+
+    fn backend(flags: &[&str]) -> BackendArgs {
+        let arguments = std::iter::once("test").chain(flags.iter().copied());
+        Backend::try_parse_from(arguments)
+            .map(|parsed| parsed.backend)
+            .unwrap()
+    }
+
+    const ISSUER: &str = "--oidc-issuer=https://idp.example/realms/x";
+
+    #[test]
+    fn an_external_issuer_without_an_audience_is_refused() {
+        assert!(required_audience(&backend(&[ISSUER])).is_err());
+    }
+
+    #[test]
+    fn an_external_issuer_takes_the_configured_audience_or_any_when_told_so() {
+        let configured = backend(&[ISSUER, "--oidc-audience=billing"]);
+        assert_eq!(
+            required_audience(&configured).unwrap().as_deref(),
+            Some("billing")
+        );
+        let any = backend(&[ISSUER, "--oidc-any-audience"]);
+        assert_eq!(required_audience(&any).unwrap(), None);
+        let contradiction = [
+            "test",
+            ISSUER,
+            "--oidc-any-audience",
+            "--oidc-audience=billing",
+        ];
+        assert!(Backend::try_parse_from(contradiction).is_err());
+    }
+
+    #[test]
+    fn the_dev_issuer_requires_the_audience_it_mints() {
+        assert_eq!(
+            required_audience(&backend(&[])).unwrap().as_deref(),
+            Some(DEV_AUDIENCE)
+        );
+    }
 }

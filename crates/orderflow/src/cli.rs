@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use orderflow_http::ConnectionLimits;
 
 /// orderflow: an event-sourced order platform with real-time push.
 #[derive(Debug, Parser)]
@@ -86,6 +88,47 @@ pub struct CommonArgs {
     /// Base URL clients use to reach this listener (default: from --listen).
     #[arg(long, env = "ORDERFLOW_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// How long a request's head may take to arrive, counted from when the listener starts
+    /// waiting for it; slower clients are disconnected.
+    #[arg(long, env = "ORDERFLOW_HEADER_READ_TIMEOUT_MS",
+          default_value_t = millis(ConnectionLimits::DEFAULT_HEADER_READ_TIMEOUT),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+    /// How long a connection may sit without reading or writing a byte before it is closed
+    /// (between requests at once, during one after its response).
+    #[arg(long, env = "ORDERFLOW_KEEP_ALIVE_TIMEOUT_MS",
+          default_value_t = millis(ConnectionLimits::DEFAULT_KEEP_ALIVE_TIMEOUT),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_alive_timeout_ms: u64,
+    /// The most connections (WebSockets included) the listener holds at once; further
+    /// clients wait to be accepted.
+    #[arg(long, env = "ORDERFLOW_MAX_CONNECTIONS",
+          default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+    /// The longest a request may take from its head to its answer (a body sent too
+    /// slowly is answered 408).
+    #[arg(long, env = "ORDERFLOW_REQUEST_DEADLINE_MS",
+          default_value_t = millis(ConnectionLimits::DEFAULT_REQUEST_DEADLINE),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_deadline_ms: u64,
+}
+
+/// A default duration as a flag's milliseconds.
+const fn millis(duration: Duration) -> u64 {
+    duration.as_secs() * 1000 + duration.subsec_millis() as u64
+}
+
+impl CommonArgs {
+    /// The listener's limits, from the flags.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            keep_alive_timeout: Duration::from_millis(self.keep_alive_timeout_ms),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            request_deadline: Duration::from_millis(self.request_deadline_ms),
+        }
+    }
 }
 
 /// How a service finds its database and its identity provider.
@@ -97,9 +140,19 @@ pub struct BackendArgs {
     /// Issuer URL of the OIDC provider to trust (e.g. a Keycloak realm).
     #[arg(long, env = "ORDERFLOW_OIDC_ISSUER")]
     pub oidc_issuer: Option<String>,
-    /// Required audience (matched against `aud` or `azp`); unset means not checked.
+    /// Required audience (matched against `aud` or `azp`). Required with --oidc-issuer
+    /// unless --oidc-any-audience; with the dev issuer it defaults to the audience the
+    /// dev issuer mints (`orderflow-api`).
     #[arg(long, env = "ORDERFLOW_OIDC_AUDIENCE")]
     pub oidc_audience: Option<String>,
+    /// Accept the external issuer's tokens whatever their audience (logged as a warning at
+    /// start); only for a provider that issues tokens to nothing else.
+    #[arg(
+        long,
+        env = "ORDERFLOW_OIDC_ANY_AUDIENCE",
+        conflicts_with = "oidc_audience"
+    )]
+    pub oidc_any_audience: bool,
     /// Take roles from `resource_access.<client>.roles` instead of `realm_access.roles`.
     #[arg(long, env = "ORDERFLOW_OIDC_ROLES_CLIENT")]
     pub oidc_roles_client: Option<String>,

@@ -27,6 +27,7 @@
 
 mod directory;
 mod error;
+mod guard;
 mod oauth_error;
 mod routes;
 mod signing_key;
@@ -42,9 +43,11 @@ pub use directory::{
     WEB_CLIENT_ID, stable_user_id,
 };
 pub use error::DevIssuerError;
-pub use tokens::TokenResponse;
+pub use guard::LoginLimits;
+pub use tokens::{DEV_AUDIENCE, TokenResponse};
 
 use directory::ServiceClient;
+use guard::{RefreshRefusal, TokenGuard};
 use signing_key::SigningKey;
 use tokens::{Grant, Lifetimes};
 
@@ -65,6 +68,8 @@ struct DevIssuerState {
     users: Arc<[DevUser]>,
     service_client: ServiceClient,
     lifetimes: Lifetimes,
+    /// Failed logins and used refresh tokens, shared by every clone.
+    guard: Arc<TokenGuard>,
 }
 
 impl DevIssuer {
@@ -102,6 +107,7 @@ impl DevIssuer {
                 users: users.into(),
                 service_client: ServiceClient::default(),
                 lifetimes: lifetimes_for(Self::DEFAULT_TOKEN_LIFETIME),
+                guard: Arc::new(TokenGuard::new(LoginLimits::default())),
             }),
         })
     }
@@ -185,8 +191,41 @@ impl DevIssuer {
         routes::router(self.clone())
     }
 
-    fn authenticate(&self, username: &str, password: &str) -> Option<&DevUser> {
-        directory::authenticate(&self.state.users, username, password)
+    /// Limits failed password logins per user and per client address (default: 5 a minute).
+    pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
+        Arc::make_mut(&mut self.state).guard = Arc::new(TokenGuard::new(limits));
+        self
+    }
+
+    /// The user of a password login, unless the user or the address is locked out (how long
+    /// for) or the credentials are wrong (`None` inside).
+    fn password_login(
+        &self,
+        username: &str,
+        password: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<Option<&DevUser>, Duration> {
+        let guard = &self.state.guard;
+        if let Some(left) = guard.login_blocked_for(username, address) {
+            return Err(left);
+        }
+        match directory::authenticate(&self.state.users, username, password) {
+            Some(user) => {
+                guard.login_succeeded(username);
+                Ok(Some(user))
+            }
+            None => {
+                // Only known usernames get a count of their own, so sprayed names cannot
+                // crowd a real user's count out of the table.
+                let known = self
+                    .state
+                    .users
+                    .iter()
+                    .any(|user| user.username() == username);
+                guard.login_failed(known.then_some(username), address);
+                Ok(None)
+            }
+        }
     }
 
     fn mint_for_user(
@@ -221,6 +260,21 @@ impl DevIssuer {
             refresh_token,
         )?;
         if claims.azp != client_id {
+            return None;
+        }
+        let token_id = uuid::Uuid::parse_str(&claims.jti).ok()?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let valid_for = Duration::from_secs(u64::try_from(claims.exp - now).unwrap_or(0));
+        let used = self.state.guard.use_refresh_token(
+            token_id,
+            claims.sid,
+            valid_for,
+            self.state.lifetimes.refresh,
+        );
+        if let Err(refusal) = used {
+            if refusal == RefreshRefusal::Reused {
+                tracing::warn!(session = %claims.sid, "a used refresh token was presented again: session revoked");
+            }
             return None;
         }
         let user = self

@@ -2,7 +2,8 @@
 //!
 //! Guarantees: every refusal of the token endpoint is a JSON
 //! `{ "error", "error_description" }` with a 4xx status (`invalid_client` is 401 with a
-//! `WWW-Authenticate` challenge, bad user credentials 401, everything else 400/413), and
+//! `WWW-Authenticate` challenge, bad user credentials 401, too many failed logins 429 with
+//! `Retry-After`, everything else 400/413), and
 //! carries `Cache-Control: no-store`.
 
 use axum::Json;
@@ -16,6 +17,8 @@ pub(crate) struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    /// Seconds, for `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -30,6 +33,7 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            retry_after: None,
         }
     }
 
@@ -65,7 +69,20 @@ impl OAuthError {
         )
     }
 
-    /// 400 `invalid_grant`: a refresh token that is invalid, expired or not the client's.
+    /// 429 `invalid_grant`: too many failed logins for this user or from this address;
+    /// `Retry-After` says when the next try counts.
+    pub(crate) fn too_many_failed_logins(retry_in: std::time::Duration) -> Self {
+        let mut refusal = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "invalid_grant",
+            "Too many failed logins; try again later",
+        );
+        refusal.retry_after = Some(retry_in.as_secs().max(1));
+        refusal
+    }
+
+    /// 400 `invalid_grant`: a refresh token that is invalid, expired, already used (its
+    /// session is then revoked) or not the client's.
     pub(crate) fn invalid_refresh_token() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -107,6 +124,9 @@ impl IntoResponse for OAuthError {
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.error == "invalid_client" {
             headers.insert(
                 header::WWW_AUTHENTICATE,

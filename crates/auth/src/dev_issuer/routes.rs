@@ -6,8 +6,10 @@
 //! Token answers carry `Cache-Control: no-store`.
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -75,10 +77,15 @@ async fn authorization_endpoint() -> Response {
 
 async fn token_endpoint(
     State(issuer): State<DevIssuer>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match grant_tokens(&issuer, &headers, body).await {
+    // The peer as the listener saw it (behind a proxy: the proxy).
+    let client_address = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    match grant_tokens(&issuer, client_address, &headers, body).await {
         Ok(tokens) => {
             let mut response = Json(tokens).into_response();
             let response_headers = response.headers_mut();
@@ -95,6 +102,7 @@ async fn token_endpoint(
 
 async fn grant_tokens(
     issuer: &DevIssuer,
+    client_address: Option<IpAddr>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<TokenResponse, OAuthError> {
@@ -109,7 +117,8 @@ async fn grant_tokens(
             let username = form.required("username", "Missing parameter: username")?;
             let password = form.required("password", "Missing parameter: password")?;
             let user = issuer
-                .authenticate(username, password)
+                .password_login(username, password, client_address)
+                .map_err(OAuthError::too_many_failed_logins)?
                 .ok_or_else(OAuthError::invalid_user_credentials)?;
             issuer.mint_for_user(user, WEB_CLIENT_ID, None)
         }

@@ -22,6 +22,10 @@ pub(crate) const SCOPE: &str = "openid profile email";
 /// Keycloak's `aud` for tokens without an audience mapper.
 const ACCOUNT_AUDIENCE: &str = "account";
 
+/// The audience of every access token the dev issuer mints, beside Keycloak's `account`:
+/// the one services trusting the dev issuer require (Keycloak: an audience mapper).
+pub const DEV_AUDIENCE: &str = "orderflow-api";
+
 /// The successful answer of the token endpoint, as Keycloak sends it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
@@ -68,7 +72,7 @@ struct AccessTokenClaims<'a> {
     iss: &'a str,
     sub: String,
     azp: &'a str,
-    aud: &'static str,
+    aud: [&'static str; 2],
     exp: i64,
     iat: i64,
     jti: String,
@@ -94,9 +98,9 @@ pub(crate) struct RefreshTokenClaims {
     pub(crate) sub: Uuid,
     pub(crate) azp: String,
     aud: String,
-    exp: i64,
+    pub(crate) exp: i64,
     iat: i64,
-    jti: String,
+    pub(crate) jti: String,
     typ: String,
     pub(crate) sid: Uuid,
     scope: String,
@@ -132,7 +136,7 @@ pub(crate) fn mint(
         iss: issuer,
         sub: grant.subject.to_string(),
         azp: grant.client_id,
-        aud: ACCOUNT_AUDIENCE,
+        aud: [DEV_AUDIENCE, ACCOUNT_AUDIENCE],
         exp: issued_at + seconds(lifetimes.access),
         iat: issued_at,
         jti: Uuid::new_v4().to_string(),

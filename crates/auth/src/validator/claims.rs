@@ -2,7 +2,8 @@
 //!
 //! Order of checks: signature first (jsonwebtoken, with exactly the header's algorithm,
 //! already vetted against the key), then `exp` (required) / `nbf` with the leeway and `iss`
-//! (required, exact string), then — ours — token type (`typ` claim absent or `Bearer`),
+//! (required, exact string), then — ours — `iat` not in the future beyond the leeway,
+//! token type (`typ` claim absent or `Bearer`),
 //! audience (`aud` contains it or `azp` equals it), and a non-empty `sub`. A forged token is
 //! therefore always `BadSignature`, never a claim error.
 
@@ -21,6 +22,7 @@ use crate::{AuthError, Principal};
 struct AccessTokenClaims {
     sub: Option<String>,
     exp: Option<i64>,
+    iat: Option<i64>,
     aud: Option<Audience>,
     azp: Option<String>,
     typ: Option<String>,
@@ -65,6 +67,11 @@ pub(crate) fn verify_access_token(
         .map_err(|error| auth_error_from(error.into_kind()))?
         .claims;
 
+    let latest_issue = OffsetDateTime::now_utc().unix_timestamp()
+        + i64::try_from(config.effective_leeway().as_secs()).unwrap_or(0);
+    if claims.iat.is_some_and(|iat| iat > latest_issue) {
+        return Err(AuthError::IssuedInTheFuture);
+    }
     if claims
         .typ
         .as_deref()

@@ -104,7 +104,10 @@ async fn demo_users_get_keycloak_shaped_tokens_with_their_roles() {
         assert_eq!(claims["iss"], running.issuer_url().as_str());
         assert_eq!(claims["sub"], stable_user_id(username).to_string());
         assert_eq!(claims["azp"], "orderflow-web");
-        assert_eq!(claims["aud"], "account");
+        assert_eq!(
+            claims["aud"],
+            serde_json::json!(["orderflow-api", "account"])
+        );
         assert_eq!(claims["typ"], "Bearer");
         assert_eq!(claims["preferred_username"], username);
         assert_eq!(claims["realm_access"]["roles"], serde_json::json!([role]));
@@ -336,27 +339,14 @@ async fn client_credentials_work_with_the_service_secret_only() {
 async fn a_refresh_token_buys_a_new_access_token_but_is_not_one() {
     let running = start_dev_issuer().await;
     let validator = running.default_validator().await;
-    let (_, first) = running
-        .token_request(&[
-            ("grant_type", "password"),
-            ("client_id", "orderflow-web"),
-            ("username", "bob"),
-            ("password", "bob"),
-        ])
-        .await;
+    let (_, first) = running.password_grant("bob", "bob").await;
     let refresh_token = first["refresh_token"].as_str().unwrap();
     assert_eq!(
         validator.validate(refresh_token).await,
         Err(orderflow_auth::AuthError::WrongTokenType)
     );
 
-    let (status, second) = running
-        .token_request(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", "orderflow-web"),
-            ("refresh_token", refresh_token),
-        ])
-        .await;
+    let (status, second) = running.refresh_grant(refresh_token).await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(second["session_state"], first["session_state"]);
     let principal = validator
@@ -451,4 +441,43 @@ async fn a_users_file_replaces_the_demo_users() {
         DevIssuer::load_or_create(data_dir, url, Some(&users_file)).await,
         Err(DevIssuerError::UsersFileInvalid { .. })
     ));
+}
+
+#[tokio::test]
+async fn failed_logins_beyond_the_limit_lock_the_user_out_for_a_while() {
+    let running = start_dev_issuer().await;
+    for _ in 0..5 {
+        assert_eq!(running.password_grant("alice", "guess").await.0, 401);
+    }
+    // Locked now, even with the right password; another user is not.
+    let (status, body) = running.password_grant("alice", "alice").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("invalid_grant")),
+        "{body}"
+    );
+    assert_eq!(running.password_grant("bob", "bob").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_rotated_and_its_reuse_revokes_the_session() {
+    let running = start_dev_issuer().await;
+    let (_, first) = running.password_grant("bob", "bob").await;
+    let original = first["refresh_token"].as_str().unwrap();
+    let (status, rotated) = running.refresh_grant(original).await;
+    assert_eq!(status, 200, "{rotated}");
+    let rotated = rotated["refresh_token"].as_str().unwrap();
+    assert_ne!(
+        rotated, original,
+        "a new refresh token comes with each refresh"
+    );
+
+    // The original again: a thief (or a replay). Refused, and the session is revoked…
+    let (status, body) = running.refresh_grant(original).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // …so the rotated one, never used, is refused too.
+    assert_eq!(running.refresh_grant(rotated).await.0, 400);
 }

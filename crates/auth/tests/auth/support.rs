@@ -116,6 +116,27 @@ impl RunningIssuer {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
+    /// The password grant for `orderflow-web`: status and body.
+    pub(crate) async fn password_grant(&self, username: &str, password: &str) -> (u16, Value) {
+        self.token_request(&[
+            ("grant_type", "password"),
+            ("client_id", "orderflow-web"),
+            ("username", username),
+            ("password", password),
+        ])
+        .await
+    }
+
+    /// The refresh-token grant for `orderflow-web`: status and body.
+    pub(crate) async fn refresh_grant(&self, refresh_token: &str) -> (u16, Value) {
+        self.token_request(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "orderflow-web"),
+            ("refresh_token", refresh_token),
+        ])
+        .await
+    }
+
     /// A password-grant access token.
     pub(crate) async fn password_token(&self, username: &str, password: &str) -> String {
         let (status, body) = self

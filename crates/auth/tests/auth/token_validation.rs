@@ -6,7 +6,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use orderflow_auth::{AuthError, ValidatorConfig};
+use orderflow_auth::{AuthError, DEV_AUDIENCE, ValidatorConfig};
 use rsa::pkcs1::EncodeRsaPublicKey;
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::{BigUint, RsaPublicKey};
@@ -183,7 +183,7 @@ async fn another_issuer_or_no_issuer_is_the_wrong_issuer() {
 async fn the_audience_is_accepted_in_aud_or_azp_and_refused_otherwise() {
     let (running, token) = issuer_and_alice().await;
     let expecting_api = running
-        .validator(ValidatorConfig::new(running.issuer_url()).with_audience("orderflow-api"))
+        .validator(ValidatorConfig::new(running.issuer_url()).with_audience("billing-api"))
         .await;
     assert_eq!(
         expecting_api.validate(&token).await,
@@ -197,7 +197,7 @@ async fn the_audience_is_accepted_in_aud_or_azp_and_refused_otherwise() {
 
     let for_api = with(
         running.claims(),
-        json!({ "aud": ["account", "orderflow-api"] }),
+        json!({ "aud": ["account", "billing-api"] }),
     );
     let token = running.sign_as_issuer(&for_api).await;
     assert!(
@@ -217,14 +217,12 @@ async fn the_audience_is_accepted_in_aud_or_azp_and_refused_otherwise() {
 async fn roles_come_from_one_clients_resource_access_when_configured() {
     let running = start_dev_issuer().await;
     let validator = running
-        .validator(
-            ValidatorConfig::new(running.issuer_url()).with_client_roles_from("orderflow-api"),
-        )
+        .validator(ValidatorConfig::new(running.issuer_url()).with_client_roles_from("billing-api"))
         .await;
     let claims = with(
         running.claims(),
         json!({ "resource_access": {
-            "orderflow-api": { "roles": ["admin", "auditor"] },
+            "billing-api": { "roles": ["admin", "auditor"] },
             "account": { "roles": ["manage-account"] }
         } }),
     );
@@ -454,4 +452,20 @@ async fn a_verified_token_is_served_from_the_cache_until_it_expires() {
 
     tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(validator.validate(&token).await, Err(AuthError::Expired));
+}
+
+#[tokio::test]
+async fn the_dev_issuer_mints_the_audience_services_require_and_iat_is_not_in_the_future() {
+    let (running, token) = issuer_and_alice().await;
+    let expecting_dev_audience = running
+        .validator(ValidatorConfig::new(running.issuer_url()).with_audience(DEV_AUDIENCE))
+        .await;
+    assert!(expecting_dev_audience.validate(&token).await.is_ok());
+
+    let from_the_future = with(running.claims(), json!({ "iat": now() + 600 }));
+    let token = running.sign_as_issuer(&from_the_future).await;
+    assert_eq!(
+        expecting_dev_audience.validate(&token).await,
+        Err(AuthError::IssuedInTheFuture)
+    );
 }

@@ -12,12 +12,14 @@ use crate::currency::Currency;
 use crate::ids::{OrderId, UserId};
 use crate::line::{ItemName, OrderLine, Quantity, Sku, order_total};
 use crate::money::{DecimalText, Money};
+use crate::text::{FreeText, TextError};
 use crate::validation::{FieldError, ValidationErrors};
 
 /// An order as it arrives on the wire, before validation:
 /// `{"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]}`.
+/// A member it does not know is refused, not ignored (here and in every line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawOrder {
     /// ISO 4217 code.
     pub currency: String,
@@ -27,7 +29,7 @@ pub struct RawOrder {
 
 /// One line as it arrives on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawLine {
     /// Stock keeping unit.
     pub sku: String,
@@ -141,14 +143,16 @@ fn total_overflow() -> FieldError {
     FieldError::new("items", "total_overflow", "the order total is too large")
 }
 
-/// The `reason` error for a cancellation reason over 500 characters, if any.
-pub(crate) fn check_reason(reason: Option<&str>) -> Option<FieldError> {
-    let count = reason.map_or(0, |reason| reason.chars().count());
-    (count > MAX_REASON_CHARS).then(|| {
-        FieldError::new(
+/// A cancellation reason by the free-text rule (at most 500 characters), trimmed; a reason
+/// with nothing visible is no reason (`None`).
+pub(crate) fn check_reason(reason: Option<&str>) -> Result<Option<String>, FieldError> {
+    match reason.map(|reason| FreeText::check(reason, MAX_REASON_CHARS)) {
+        None | Some(Err(TextError::Empty)) => Ok(None),
+        Some(Ok(reason)) => Ok(Some(reason.to_owned())),
+        Some(Err(error)) => Err(FieldError::new(
             "reason",
-            "too_long",
-            format!("a reason has at most {MAX_REASON_CHARS} characters"),
-        )
-    })
+            error.code(),
+            format!("a reason: {error}"),
+        )),
+    }
 }

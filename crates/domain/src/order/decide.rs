@@ -3,15 +3,16 @@
 //! Guarantees: a command either yields the events that record it or an [`OrderError`], and
 //! never both; nothing is read from the clock or the outside world. Creating emits
 //! `OrderCreated` then `OrderSubscriptionAdded` for the buyer. Confirm and cancel only leave
-//! `pending`; repeating one is an error (not a no-op). Subscribing a subscriber again yields no
-//! event. The cross-field rules of a new order are checked again here, whatever built it.
+//! `pending`; repeating one is an error (not a no-op). Subscriptions follow
+//! `subscriptions.rs` (bounded, pending orders only; subscribing a subscriber again yields no
+//! event). The cross-field rules of a new order are checked again here, whatever built it.
 
 use time::{OffsetDateTime, UtcOffset};
 
+use super::subscriptions::subscribe;
 use super::{Order, OrderStatus};
 use crate::command::{
-    AddSubscription, CancelOrder, ConfirmOrder, CreateOrder, OrderCommand, check_line_count,
-    check_reason,
+    CancelOrder, ConfirmOrder, CreateOrder, OrderCommand, check_line_count, check_reason,
 };
 use crate::error::OrderError;
 use crate::event::OrderEvent;
@@ -109,13 +110,11 @@ fn cancel(
     command: &CancelOrder,
     now: OffsetDateTime,
 ) -> Result<Vec<OrderEvent>, OrderError> {
-    if let Some(error) = check_reason(command.reason.as_deref()) {
-        return Err(ValidationErrors::single(error).into());
-    }
+    let reason = check_reason(command.reason.as_deref()).map_err(ValidationErrors::single)?;
     match order.status {
         OrderStatus::Pending => Ok(vec![OrderEvent::OrderCancelled {
             order_id: command.order_id,
-            reason: command.reason.clone(),
+            reason,
             cancelled_at: now,
         }]),
         OrderStatus::Cancelled => Err(OrderError::AlreadyCancelled),
@@ -124,14 +123,4 @@ fn cancel(
             to: OrderStatus::Cancelled,
         }),
     }
-}
-
-fn subscribe(order: &Order, command: &AddSubscription) -> Result<Vec<OrderEvent>, OrderError> {
-    if order.is_subscribed(&command.subscriber_id) {
-        return Ok(Vec::new());
-    }
-    Ok(vec![OrderEvent::OrderSubscriptionAdded {
-        order_id: command.order_id,
-        subscriber_id: command.subscriber_id.clone(),
-    }])
 }

@@ -8,6 +8,11 @@
 
 mod decide;
 #[cfg(test)]
+mod free_text_tests;
+#[cfg(test)]
+mod subscription_tests;
+mod subscriptions;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeSet;
@@ -23,6 +28,7 @@ use crate::line::OrderLine;
 use crate::money::Money;
 
 pub use decide::decide;
+pub use subscriptions::{MAX_SUBSCRIBER_ID_CHARS, MAX_SUBSCRIBERS};
 
 /// Where an order is in its life: `pending` until confirmed or cancelled, both final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

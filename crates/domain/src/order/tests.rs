@@ -245,21 +245,8 @@ fn subscribing_an_existing_subscriber_adds_nothing() {
         .then_nothing();
 }
 
-#[test]
-fn subscribing_is_allowed_whatever_the_status() {
-    let id = order_id(1);
-    for last in [confirmed(id), cancelled(id)] {
-        given(history([created(id, "alice"), vec![last]]))
-            .when(AddSubscription {
-                order_id: id,
-                subscriber_id: user("bob"),
-            })
-            .then([OrderEvent::OrderSubscriptionAdded {
-                order_id: id,
-                subscriber_id: user("bob"),
-            }]);
-    }
-}
+// Subscribing to a confirmed or cancelled order: see subscription_tests.rs (refused since
+// the subscription rules of issue 14).
 
 #[test]
 fn commands_on_a_missing_order_are_not_found() {

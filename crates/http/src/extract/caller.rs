@@ -2,15 +2,16 @@
 //!
 //! Guarantees: a [`Caller`] exists only for a request whose bearer token the
 //! [`orderflow_auth::TokenValidator`] accepted and whose `sub` is a valid [`UserId`];
-//! otherwise the request is answered 401 (or 503 when the identity provider is down). The
+//! otherwise the request is answered 401 (or 503 when the identity provider is down), and
+//! 400 when it carries more than one `Authorization` header (none is guessed at). The
 //! context carries the request's correlation id and no idempotency key (handlers that honour
 //! one add it).
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use orderflow_app::{Actor, RequestContext};
-use orderflow_auth::{AuthError, Principal, TokenValidator};
+use orderflow_auth::{AuthError, Principal, TokenValidator, single_authorization_header};
 use orderflow_domain::UserId;
 use uuid::Uuid;
 
@@ -30,7 +31,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let validator = TokenValidator::from_ref(state);
-        let authorization = match parts.headers.get(header::AUTHORIZATION) {
+        let authorization = single_authorization_header(&parts.headers).map_err(|repeated| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "repeated_authorization",
+                "Bad request",
+                repeated.to_string(),
+            )
+        })?;
+        let authorization = match authorization {
             None => None,
             Some(value) => Some(
                 value

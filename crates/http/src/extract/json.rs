@@ -5,8 +5,9 @@
 //!   refused before reading; a streamed body stops at the limit);
 //! - a body that is not `application/json` (or `application/*+json`) → 415
 //!   `unsupported_media_type`;
-//! - not JSON, a syntax error, trailing data, a wrong type, a missing field → 400
-//!   `malformed_body`, naming the field (`items/0/quantity`) when serde can tell.
+//! - not JSON, a syntax error, trailing data, a wrong type, a missing field, a member the
+//!   body's type does not know (types declare `deny_unknown_fields`) → 400 `malformed_body`,
+//!   naming the field (`items/0/quantity`, `items/0/colour`) when serde can tell.
 //!
 //! Nothing here ever answers 5xx for a bad body. Values that parse but break the domain's rules
 //! (zero quantity, unknown currency…) are not this module's business: the mediator's
@@ -181,6 +182,9 @@ fn problem_for(error: serde_json::Error, path: String) -> Problem {
             };
             let (path, code) = if let Some(field) = missing_field_name(&message) {
                 (join(&path, field), "missing_field")
+            } else if message.starts_with("unknown field `") {
+                // The path already ends with the unknown member's name.
+                (path, "unknown_field")
             } else if message.starts_with("invalid type") {
                 (path, "invalid_type")
             } else {
@@ -234,6 +238,19 @@ mod tests {
         let problem =
             parse::<RawOrder>(br#"{"currency":"EUR","items":[{"sku":"A"}]}"#).unwrap_err();
         assert_eq!(problem.errors()[0].path, "items/0/name");
+    }
+
+    #[test]
+    fn an_unknown_member_is_refused_and_named_with_its_path() {
+        let body = br#"{"currency":"EUR","discount":"100%","items":[]}"#;
+        let problem = parse::<RawOrder>(body).unwrap_err();
+        assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(problem.errors()[0].path, "discount");
+        assert_eq!(problem.errors()[0].code, "unknown_field");
+        let body = br#"{"currency":"EUR","items":[{"sku":"A","name":"B","quantity":1,"unitPrice":"1.00","unitPriceOverride":"0.01"}]}"#;
+        let problem = parse::<RawOrder>(body).unwrap_err();
+        assert_eq!(problem.errors()[0].path, "items/0/unitPriceOverride");
+        assert_eq!(problem.errors()[0].code, "unknown_field");
     }
 
     #[test]

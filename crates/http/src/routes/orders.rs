@@ -27,7 +27,7 @@ pub const POSITION_HEADER: HeaderName = HeaderName::from_static("orderflow-posit
 
 /// The body of `POST /orders/{id}/cancel` (the body itself is optional).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CancelBody {
     #[serde(default)]
     reason: Option<String>,
@@ -35,7 +35,7 @@ pub(crate) struct CancelBody {
 
 /// The body of `POST /orders/{id}/subscribers`.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct SubscribeBody {
     subscriber_id: String,
 }

@@ -62,18 +62,18 @@ async fn an_admin_without_the_buyer_role_cannot_place_orders() {
 }
 
 #[tokio::test]
-async fn an_unknown_or_malformed_order_id_is_not_found() {
+async fn an_unknown_order_id_is_not_found_and_a_malformed_one_a_bad_request() {
     let app = TestApp::spawn().await;
     let admin = app.token("admin").await;
-    for path in [
-        "/orders/0190f0c2-7c4e-7b7a-9a1e-2b8d1c3e4f50".to_owned(),
-        "/orders/not-an-id".to_owned(),
-        "/orders/00000000-0000-0000-0000-000000000000".to_owned(),
-        "/orders/%FF%FE".to_owned(),
+    for (path, status) in [
+        ("/orders/0190f0c2-7c4e-7b7a-9a1e-2b8d1c3e4f50", 404),
+        ("/orders/not-an-id", 400),
+        ("/orders/00000000-0000-0000-0000-000000000000", 400),
+        ("/orders/%FF%FE", 400),
     ] {
-        app.get(&path, &admin).await.assert_problem(404);
+        app.get(path, &admin).await.assert_problem(status);
         app.post_empty(&format!("{path}/confirm"), &admin)
             .await
-            .assert_problem(404);
+            .assert_problem(status);
     }
 }

@@ -358,3 +358,41 @@ async fn an_invalid_idempotency_key_is_a_bad_request() {
         "invalid_idempotency_key"
     );
 }
+
+#[tokio::test]
+async fn an_unknown_member_is_a_bad_request_naming_it_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let mut with_discount = coffee_order();
+    with_discount["discount"] = json!("100%");
+    let answer = post_order(&app, &with_discount).await;
+    let body = assert_malformed(&answer);
+    assert_eq!(body["errors"][0]["path"], "discount");
+    assert_eq!(body["errors"][0]["code"], "unknown_field");
+
+    let answer = post_order(
+        &app,
+        &order_with_line(json!({ "unitPriceOverride": "0.01" })),
+    )
+    .await;
+    let body = assert_malformed(&answer);
+    assert_eq!(body["errors"][0]["path"], "items/0/unitPriceOverride");
+
+    let id = app.place_order("alice").await;
+    let alice = app.token("alice").await;
+    for (path, body, member) in [
+        ("cancel", json!({ "reason": "x", "refund": true }), "refund"),
+        (
+            "subscribers",
+            json!({ "subscriberId": "bob", "role": "admin" }),
+            "role",
+        ),
+    ] {
+        let answer = app
+            .post_json(&format!("/orders/{id}/{path}"), &alice, &body)
+            .await;
+        let problem = assert_malformed(&answer);
+        assert_eq!(problem["errors"][0]["path"], member, "{problem}");
+        assert_eq!(problem["errors"][0]["code"], "unknown_field");
+    }
+    assert_eq!(app.stream_length(&id).await, 2, "nothing was written");
+}

@@ -78,14 +78,14 @@ async fn a_token_from_another_issuer_is_unauthorized() {
 
 #[tokio::test]
 async fn a_token_for_another_audience_is_unauthorized() {
-    let app = TestApp::spawn_with_validator(|config| config.with_audience("orderflow-api")).await;
-    // A genuine token of the issuer, but for `account` / `orderflow-web`.
+    let app = TestApp::spawn_with_validator(|config| config.with_audience("billing-api")).await;
+    // A genuine token of the issuer, but for `orderflow-api`, `account` / `orderflow-web`.
     let token = app.token("alice").await;
     assert_token_refused(&app, &token).await;
 
     let for_the_api = with(
         app.claims_of("alice").await,
-        json!({ "aud": ["account", "orderflow-api"] }),
+        json!({ "aud": ["account", "billing-api"] }),
     );
     let token = app.sign_as_issuer(&app.issuer_header(), &for_the_api).await;
     let answer = app.post_json("/orders", &token, &coffee_order()).await;
@@ -222,4 +222,60 @@ async fn an_unreachable_identity_provider_is_a_503_to_retry_not_a_401() {
         "identity_provider_unavailable"
     );
     assert!(answer.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_a_bad_request_whichever_comes_first() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice").await;
+    let valid = format!("Bearer {alice}");
+    for (first, second) in [
+        (valid.as_str(), "Bearer junk"),
+        ("Bearer junk", valid.as_str()),
+    ] {
+        let request = app
+            .http
+            .post(app.url("/orders"))
+            .header("authorization", first)
+            .header("authorization", second)
+            .json(&coffee_order());
+        let answer = app.send(request).await;
+        let body = answer.assert_problem(400);
+        assert_eq!(body["code"], "repeated_authorization", "{body}");
+    }
+    // Even the same valid token twice is ambiguous.
+    let request = app
+        .http
+        .get(app.url("/orders"))
+        .header("authorization", &valid)
+        .header("authorization", &valid);
+    app.send(request).await.assert_problem(400);
+}
+
+#[tokio::test]
+async fn a_token_of_the_issuer_for_another_service_or_client_is_unauthorized() {
+    let app = TestApp::spawn().await;
+    for changes in [
+        json!({ "aud": "other-service" }),
+        json!({ "aud": "other-service", "azp": "evil-client" }),
+        json!({ "aud": null, "azp": "evil-client" }),
+    ] {
+        let claims = with(app.claims_of("alice").await, changes);
+        let token = app.sign_as_issuer(&app.issuer_header(), &claims).await;
+        assert_token_refused(&app, &token).await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_issued_in_the_future_is_unauthorized() {
+    let app = TestApp::spawn().await;
+    let claims = with(app.claims_of("alice").await, json!({ "iat": now() + 600 }));
+    let token = app.sign_as_issuer(&app.issuer_header(), &claims).await;
+    assert_token_refused(&app, &token).await;
+
+    // Within the leeway, a slightly fast clock at the issuer is tolerated.
+    let claims = with(app.claims_of("alice").await, json!({ "iat": now() + 5 }));
+    let token = app.sign_as_issuer(&app.issuer_header(), &claims).await;
+    let answer = app.post_json("/orders", &token, &coffee_order()).await;
+    assert_eq!(answer.status, 201);
 }

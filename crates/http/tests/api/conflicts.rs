@@ -51,3 +51,36 @@ async fn sixteen_concurrent_confirms_of_one_order_have_exactly_one_winner() {
         "one OrderConfirmed, no more"
     );
 }
+
+#[tokio::test]
+async fn a_closed_order_takes_no_new_subscribers_and_ids_must_be_user_ids() {
+    let app = TestApp::spawn().await;
+    let id = app.place_order("alice").await;
+    let alice = app.token("alice").await;
+    let path = format!("/orders/{id}/subscribers");
+    let answer = app
+        .post_json(
+            &path,
+            &alice,
+            &serde_json::json!({ "subscriberId": "not an id" }),
+        )
+        .await;
+    assert_eq!(
+        answer.assert_problem(422)["errors"][0]["code"],
+        "invalid_subscriber_id"
+    );
+
+    let cancel = app
+        .post_empty(&format!("/orders/{id}/cancel"), &alice)
+        .await;
+    assert_eq!(cancel.status, 200);
+    let answer = app
+        .post_json(&path, &alice, &serde_json::json!({ "subscriberId": "bob" }))
+        .await;
+    assert_eq!(answer.assert_problem(409)["code"], "order_closed");
+    assert_eq!(
+        app.stream_length(&id).await,
+        3,
+        "created, buyer subscribed, cancelled"
+    );
+}

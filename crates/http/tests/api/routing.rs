@@ -77,3 +77,29 @@ async fn with_the_database_down_the_service_is_not_ready_and_asks_to_retry() {
         .await;
     answer.assert_problem(503);
 }
+
+#[tokio::test]
+async fn a_path_id_that_is_not_an_order_id_is_a_bad_request_problem() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice").await;
+    let admin = app.token("admin").await;
+    for path in [
+        "/orders/not-a-uuid",
+        "/orders/00000000-0000-0000-0000-000000000000",
+        "/orders/%00",
+    ] {
+        let answer = app.get(path, &alice).await;
+        assert_eq!(
+            answer.assert_problem(400)["code"],
+            "invalid_order_id",
+            "{path}"
+        );
+    }
+    let answer = app.post_empty("/orders/not-a-uuid/confirm", &admin).await;
+    assert_eq!(answer.assert_problem(400)["code"], "invalid_order_id");
+    // A well-formed id of no order is still 404.
+    let answer = app
+        .get("/orders/0190f0c2-7c4e-7b7a-9a1e-2b8d1c3e4f50", &alice)
+        .await;
+    answer.assert_problem(404);
+}

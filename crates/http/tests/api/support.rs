@@ -14,7 +14,9 @@ use orderflow_app::ports::{
     AppendOutcome, EventStore, EventStoreError, ExpectedRevision, NewEvent, Position,
     RecordedEvent, StreamName,
 };
-use orderflow_auth::{DevIssuer, TokenValidator, ValidatorConfig, default_http_client};
+use orderflow_auth::{
+    DEV_AUDIENCE, DevIssuer, TokenValidator, ValidatorConfig, default_http_client,
+};
 use orderflow_http::{OrdersApi, orders_router};
 use orderflow_store::SqliteEventStore;
 use orderflow_store::postgres::{PostgresEventStore, PostgresOptions};
@@ -156,7 +158,7 @@ pub(crate) struct TestApp {
 }
 
 impl TestApp {
-    /// On SQLite, trusting the issuer with the default validator settings.
+    /// On SQLite, trusting the issuer and requiring its audience, like a service.
     pub(crate) async fn spawn() -> TestApp {
         Self::spawn_with(Backend::Sqlite, |config| config).await
     }
@@ -218,12 +220,18 @@ impl TestApp {
 
         let http = default_http_client().unwrap();
         // Lazy: the validator discovers the issuer over HTTP on first use, from this very
-        // listener.
-        let validator =
-            TokenValidator::lazy(configure(ValidatorConfig::new(issuer_url)), http.clone());
+        // listener. Like the services trusting the dev issuer, it requires its audience.
+        let config = ValidatorConfig::new(issuer_url).with_audience(DEV_AUDIENCE);
+        let validator = TokenValidator::lazy(configure(config), http.clone());
         let api = OrdersApi::new(store.clone(), validator);
         let router = issuer.router().merge(orders_router(api));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let limits = orderflow_http::ConnectionLimits::default();
+        tokio::spawn(orderflow_http::serve(
+            listener,
+            router,
+            limits,
+            std::future::pending(),
+        ));
 
         TestApp {
             base_url,

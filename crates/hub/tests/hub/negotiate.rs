@@ -312,3 +312,29 @@ async fn sockets_opened_together_past_the_users_limit_are_refused_at_the_handsha
         1
     );
 }
+
+#[tokio::test]
+async fn two_tokens_in_one_request_are_a_bad_request_not_a_guess() {
+    let running = TestHub::start().await;
+    let token = running.token("alice");
+    let response = http()
+        .post(format!(
+            "{}/negotiate?negotiateVersion=1",
+            running.hub_url()
+        ))
+        .header("authorization", format!("Bearer {token}"))
+        .header("authorization", "Bearer junk")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(response, 400).await["code"],
+        "repeated_authorization"
+    );
+
+    let connection_token = running.negotiate_token(&token).await;
+    let twice = format!("?id={connection_token}&access_token={token}&access_token=junk");
+    let refused = running.open_socket(&twice, None).await;
+    assert_eq!(refused_status(refused), 400);
+}

@@ -20,7 +20,7 @@ impl Application {
     pub(super) async fn up(args: UpArgs) -> anyhow::Result<Self> {
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
-        let mut app = Application::new(listener, base_url);
+        let mut app = Application::new(listener, base_url, args.common.connection_limits());
         let issuer = match &args.backend.oidc_issuer {
             Some(issuer) => {
                 app.banner.push(format!(
@@ -89,7 +89,7 @@ impl Application {
         let issuer = configured_issuer(&args.backend, command)?;
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
-        let mut app = Application::new(listener, base_url);
+        let mut app = Application::new(listener, base_url, args.common.connection_limits());
         app.banner.push(format!("identity:  {issuer}"));
         let validator = token_validator(&args.backend, &issuer)?;
         let bus = app.open_bus(&args.backend).await?;
@@ -140,7 +140,7 @@ impl Application {
     pub(super) async fn idp(args: IdpArgs) -> anyhow::Result<Self> {
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
-        let mut app = Application::new(listener, base_url);
+        let mut app = Application::new(listener, base_url, args.common.connection_limits());
         let dev_issuer = DevIssuer::load_or_create(
             &args.common.data_dir,
             DevIssuer::issuer_url_for_base(&app.base_url),

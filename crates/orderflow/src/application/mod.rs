@@ -28,6 +28,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use orderflow_app::ports::bus::{MessageBus, SubscriptionSpec};
+use orderflow_http::ConnectionLimits;
 use orderflow_hub::PushHub;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -42,6 +43,8 @@ use crate::tunables;
 /// A bound listener, the router to serve on it and the workers beside it.
 pub struct Application {
     listener: TcpListener,
+    /// Header read timeout, idle timeout and connection cap of the listener.
+    limits: ConnectionLimits,
     router: Router,
     /// The hub, closed first on shutdown so WebSockets do not hold it up.
     hub: Option<PushHub>,
@@ -85,11 +88,12 @@ fn namespaced(mut spec: SubscriptionSpec, backend: &BackendArgs) -> Subscription
 }
 
 impl Application {
-    fn new(listener: TcpListener, base_url: String) -> Self {
+    fn new(listener: TcpListener, base_url: String, limits: ConnectionLimits) -> Self {
         // Installed before anything records a metric.
         prometheus::handle();
         Application {
             listener,
+            limits,
             router: Router::new(),
             hub: None,
             scrape: ScrapeSources::default(),
@@ -147,6 +151,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Application {
             listener,
+            limits,
             router,
             hub,
             scrape,
@@ -174,10 +179,7 @@ impl Application {
                 hub.shutdown().await;
             }
         };
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(graceful)
-            .await
-            .context("the HTTP server failed");
+        orderflow_http::serve(listener, router, limits, graceful).await;
         for worker in workers {
             if tokio::time::timeout(tunables::WORKER_STOP_WAIT, worker)
                 .await
@@ -186,6 +188,6 @@ impl Application {
                 tracing::warn!("a worker did not stop within 10 s");
             }
         }
-        served
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! The command line: `orderflow up` on embedded defaults, the README's curl
 //! session run verbatim, `orderflow token`, `orderflow projections status`
 //! beside a running service, graceful shutdown, and server-mode components
-//! refusing to start without their issuer.
+//! refusing to start without their issuer or the audience its tokens must carry.
 
 use std::time::Duration;
 
@@ -45,6 +45,33 @@ fn a_server_mode_component_refuses_to_start_without_an_issuer() {
                 .unwrap()
                 .contains("ORDERFLOW_OIDC_ISSUER"),
             "{component} does not name the missing variable"
+        );
+    }
+}
+
+#[test]
+fn a_service_trusting_an_external_issuer_refuses_to_start_without_an_audience() {
+    let scratch = tempfile::tempdir().unwrap();
+    for command in ["orders", "gateway", "push-hub", "up"] {
+        let output = TestCommand::cargo_bin("orderflow")
+            .unwrap()
+            .args([command, "--listen", "127.0.0.1:0"])
+            .current_dir(scratch.path())
+            .env(
+                "ORDERFLOW_OIDC_ISSUER",
+                "http://127.0.0.1:9/realms/orderflow",
+            )
+            .env_remove("ORDERFLOW_OIDC_AUDIENCE")
+            .env_remove("ORDERFLOW_OIDC_ANY_AUDIENCE")
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{command} started");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains("ORDERFLOW_OIDC_AUDIENCE")
+                && stderr.contains("ORDERFLOW_OIDC_ANY_AUDIENCE"),
+            "{command} does not name the missing setting: {stderr}"
         );
     }
 }

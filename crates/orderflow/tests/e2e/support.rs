@@ -266,6 +266,7 @@ impl ServerMode {
     pub fn env(&self) -> Vec<(&'static str, &str)> {
         vec![
             ("ORDERFLOW_OIDC_ISSUER", self.issuer.as_str()),
+            ("ORDERFLOW_OIDC_AUDIENCE", orderflow_auth::DEV_AUDIENCE),
             ("ORDERFLOW_AMQP_URL", AMQP_URL),
             ("ORDERFLOW_AMQP_EXCHANGE", self.exchange.as_str()),
             ("ORDERFLOW_DATABASE_URL", self.database.url()),

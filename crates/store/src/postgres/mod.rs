@@ -195,7 +195,8 @@ async fn follow_notifications(pool: PgPool, head: watch::Sender<Position>) {
 
 #[async_trait]
 impl EventStore for PostgresEventStore {
-    #[tracing::instrument(skip_all, fields(stream = %stream, events = events.len()), err)]
+    // A refused append is the caller's (a lost race: 409); a failed write is logged by the writer.
+    #[tracing::instrument(skip_all, fields(stream = %stream, events = events.len()), err(level = "debug"))]
     async fn append(
         &self,
         stream: &StreamName,

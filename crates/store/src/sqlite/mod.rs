@@ -104,7 +104,8 @@ pub(crate) fn unavailable(error: impl std::fmt::Display) -> EventStoreError {
 
 #[async_trait]
 impl EventStore for SqliteEventStore {
-    #[tracing::instrument(skip_all, fields(stream = %stream, events = events.len()), err)]
+    // A refused append is the caller's (a lost race: 409); a failed write is logged by the writer.
+    #[tracing::instrument(skip_all, fields(stream = %stream, events = events.len()), err(level = "debug"))]
     async fn append(
         &self,
         stream: &StreamName,
