@@ -310,11 +310,21 @@ pub async fn run_subscription<H: EventHandler>(
     let failures =
         metrics::counter!("orderflow_subscription_failures_total", "subscription" => name);
     loop {
+        // Handled but unstored positions are stored once the interval has
+        // passed, even when no further event comes to carry them.
+        let store_by = handled.map(|_| last_saved + checkpoint_interval);
         let step = async {
             if let Some(at) = not_before.take() {
                 tokio::time::sleep_until(at).await;
             }
-            let batch = subscription.next_batch().await.map_err(StepError::Read)?;
+            let batch = match store_by {
+                Some(deadline) => tokio::select! {
+                    batch = subscription.next_batch() => batch,
+                    () = tokio::time::sleep_until(deadline) => return Ok(None),
+                },
+                None => subscription.next_batch().await,
+            }
+            .map_err(StepError::Read)?;
             let started = tokio::time::Instant::now();
             if !min_batch_interval.is_zero() && !batch.is_empty() {
                 not_before = Some(started + min_batch_interval);

@@ -30,7 +30,7 @@ pub mod testing;
 
 pub use command::{
     AddSubscription, CancelOrder, ConfirmOrder, CreateOrder, MAX_LINES, MAX_REASON_CHARS,
-    MIN_LINES, OrderCommand, RawLine, RawOrder,
+    MIN_LINES, OrderCommand, RawLine, RawOrder, check_reason,
 };
 pub use currency::{Currency, CurrencyError};
 pub use error::{ErrorKind, OrderError};

@@ -65,7 +65,10 @@ pub async fn run_consumer<H: MessageHandler>(
                 Ok(subscription) => break subscription,
                 Err(error) => {
                     tracing::warn!(%queue, %error, ?backoff, "cannot subscribe; retrying");
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        () = &mut shutdown => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             },

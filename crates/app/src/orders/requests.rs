@@ -1,7 +1,7 @@
 //! The order requests: their role checks and their validation.
 
 use orderflow_domain::{CreateOrder, OrderId, RawOrder, UserId, ValidationErrors};
-use orderflow_domain::{FieldError, MAX_REASON_CHARS};
+use orderflow_domain::{FieldError, check_reason};
 
 use crate::context::{Actor, RequestContext};
 use crate::error::AppError;
@@ -78,19 +78,11 @@ impl Request for CancelOrderRequest {
         Ok(())
     }
 
+    /// The domain's reason rule, before any I/O (the domain applies it
+    /// again when it decides).
     fn validate(self, _: &RequestContext) -> Result<CancelOrderRequest, AppError> {
-        if let Some(reason) = &self.reason
-            && reason.chars().count() > MAX_REASON_CHARS
-        {
-            return Err(AppError::Validation(ValidationErrors::single(
-                FieldError::new(
-                    "reason",
-                    "too_long",
-                    format!("a reason has at most {MAX_REASON_CHARS} characters"),
-                ),
-            )));
-        }
-        Ok(self)
+        let reason = check_reason(self.reason.as_deref()).map_err(ValidationErrors::single)?;
+        Ok(CancelOrderRequest { reason, ..self })
     }
 }
 

@@ -320,3 +320,47 @@ async fn shutdown_finishes_the_delivery_in_flight_and_takes_no_new_one() {
     still_queued.ack().await.unwrap();
     assert_empty(left).await;
 }
+
+/// A broker that is down for good: every subscribe fails as unavailable.
+#[derive(Debug)]
+struct DownBroker;
+
+#[async_trait]
+impl MessageSubscriber for DownBroker {
+    async fn subscribe(&self, _: SubscriptionSpec) -> Result<QueueSubscription, BusError> {
+        Err(BusError::Unavailable("the broker is down (test)".into()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_stops_a_consumer_still_waiting_to_subscribe_at_once() {
+    // Given a consumer whose broker is down, backing off between attempts
+    let (_calls, handler) = {
+        let (calls_tx, calls) = mpsc::unbounded_channel();
+        let handler = Scripted {
+            verdicts: Mutex::new(VecDeque::new()),
+            calls: calls_tx,
+            gate: None,
+        };
+        (calls, handler)
+    };
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let spec = SubscriptionSpec::shared("down", &["#"]);
+    let runner = tokio::spawn(run_consumer(Arc::new(DownBroker), spec, handler, async {
+        let _ = stop.await;
+    }));
+    // (long enough for the backoff to have grown to its 5 s ceiling)
+    tokio::time::sleep(Duration::from_secs(20)).await;
+
+    // When it is told to stop
+    let asked = Instant::now();
+    shutdown.send(()).unwrap();
+    runner.await.unwrap();
+
+    // Then it stops without sitting out the rest of its backoff
+    assert!(
+        asked.elapsed() < Duration::from_millis(100),
+        "stopped after {:?}",
+        asked.elapsed()
+    );
+}

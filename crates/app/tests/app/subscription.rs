@@ -290,3 +290,24 @@ async fn shutdown_stores_the_position_handled_within_the_checkpoint_interval() {
     assert_eq!(restarted.next_call().await.batch, positions(6..=6));
     restarted.stop().await;
 }
+
+#[tokio::test]
+async fn a_quiet_subscription_stores_what_it_handled_once_the_interval_has_passed() {
+    // Given three events and a subscription that stores at most every 100 ms
+    let test = TestStore::open().await;
+    append_events(&test.store, 3).await;
+    let quiet = SubscriptionConfig {
+        checkpoint_interval: Duration::from_millis(100),
+        poll_interval: Duration::from_secs(3_600),
+        ..config(10)
+    };
+
+    // When it has handled them and nothing else comes
+    let mut running = start(&test, quiet, &[]).await;
+    assert_eq!(running.next_call().await.batch, positions(1..=3));
+
+    // Then the checkpoint is stored within a few intervals, without a new
+    // event and without a shutdown
+    wait_for_checkpoint(&test.store, Position::new(3)).await;
+    running.stop().await;
+}

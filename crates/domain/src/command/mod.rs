@@ -13,8 +13,9 @@ use crate::currency::Currency;
 use crate::ids::{OrderId, UserId};
 use crate::line::OrderLine;
 
+pub(crate) use raw::check_line_count;
+pub use raw::check_reason;
 pub use raw::{RawLine, RawOrder};
-pub(crate) use raw::{check_line_count, check_reason};
 
 /// Fewest lines an order may have.
 pub const MIN_LINES: usize = 1;

@@ -145,7 +145,9 @@ fn total_overflow() -> FieldError {
 
 /// A cancellation reason by the free-text rule (at most 500 characters), trimmed; a reason
 /// with nothing visible is no reason (`None`).
-pub(crate) fn check_reason(reason: Option<&str>) -> Result<Option<String>, FieldError> {
+/// A cancellation reason by the one free-text rule: trimmed, `None` when nothing
+/// visible is left, refused when too long or holding control or bidi characters.
+pub fn check_reason(reason: Option<&str>) -> Result<Option<String>, FieldError> {
     match reason.map(|reason| FreeText::check(reason, MAX_REASON_CHARS)) {
         None | Some(Err(TextError::Empty)) => Ok(None),
         Some(Ok(reason)) => Ok(Some(reason.to_owned())),
