@@ -34,7 +34,7 @@ use crate::handle::{CloseCause, ConnectionHandle, Invoked};
 use crate::negotiate::Negotiations;
 use crate::protocol::{CompletionOutcome, NO_RESULT_ERROR};
 use crate::registry::Registry;
-use crate::report::{Delivery, DeliveryFailure, FailureReason, PushReport};
+use crate::report::{AcknowledgedPush, DeliveryFailure, FailureReason, PushReport};
 use tokio::sync::oneshot;
 
 /// The client method every push invokes.
@@ -244,13 +244,13 @@ impl PendingPush {
             let id = connection.id.clone();
             match tokio::time::timeout_at(deadline, completion).await {
                 Ok(Ok(CompletionOutcome::Result(result))) => {
-                    report.delivered.push(Delivery {
+                    report.delivered.push(AcknowledgedPush {
                         connection: id,
                         result,
                     });
                 }
                 Ok(Ok(CompletionOutcome::Error(error))) if error == NO_RESULT_ERROR => {
-                    report.delivered.push(Delivery {
+                    report.delivered.push(AcknowledgedPush {
                         connection: id,
                         result: None,
                     });

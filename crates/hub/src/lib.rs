@@ -52,5 +52,5 @@ pub use error::HubError;
 pub use hub::{PUSH_UPDATE_METHOD, PendingPush, PushHub};
 pub use orderflow_auth::redact_access_token;
 pub use relay::{IN_FLIGHT as RELAY_IN_FLIGHT, PushRelay, start_push_relay};
-pub use report::{ConnectionRef, Delivery, DeliveryFailure, FailureReason, PushReport};
+pub use report::{AcknowledgedPush, ConnectionRef, DeliveryFailure, FailureReason, PushReport};
 pub use router::{HUB_PATH, NEGOTIATE_PATH, hub_router};

@@ -18,7 +18,7 @@ pub struct ConnectionRef {
 
 /// A connection that acknowledged the update with a completion.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
+pub struct AcknowledgedPush {
     /// Who acknowledged.
     pub connection: ConnectionRef,
     /// The handler's return value; `None` when it returned nothing (the JS client's
@@ -51,7 +51,7 @@ pub enum FailureReason {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PushReport {
     /// Connections that answered with a completion (a result, or no result).
-    pub delivered: Vec<Delivery>,
+    pub delivered: Vec<AcknowledgedPush>,
     /// Connections that did not answer within the acknowledgement timeout.
     pub timed_out: Vec<ConnectionRef>,
     /// Connections that answered with an error, closed, or were overloaded.

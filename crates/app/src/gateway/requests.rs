@@ -9,6 +9,7 @@ use crate::context::{Actor, RequestContext};
 use crate::error::AppError;
 use crate::integration::messages::{CreateOrderCommand, CreateOrderResponse};
 use crate::mediator::Request;
+use crate::orders::buyers_only;
 use crate::orders::visibility::own_orders_only;
 use crate::page_cursor::PageCursor;
 use crate::ports::{GatewayOrder, OrderListCursor, OrderListPage, OrderListQuery};
@@ -50,11 +51,7 @@ impl Request for SubmitOrderRequest {
     const NAME: &'static str = "submit_order";
 
     fn authorize(&self, actor: &Actor) -> Result<(), AppError> {
-        if actor.is_buyer {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden("only buyers place orders"))
-        }
+        buyers_only(actor)
     }
 
     fn validate(self, context: &RequestContext) -> Result<ValidatedSubmission, AppError> {

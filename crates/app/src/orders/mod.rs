@@ -15,6 +15,7 @@ pub mod visibility;
 
 pub use handlers::OrderHandlers;
 pub use repository::to_new_event;
+pub(crate) use requests::buyers_only;
 pub use requests::{
     CancelOrderRequest, ConfirmOrderRequest, GetOrderRequest, PlaceOrderRequest,
     SubscribeToOrderRequest,

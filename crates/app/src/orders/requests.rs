@@ -8,6 +8,15 @@ use crate::error::AppError;
 use crate::mediator::Request;
 use crate::orders::OrderChange;
 
+/// Only buyers place orders, through the orders API or the gateway.
+pub(crate) fn buyers_only(actor: &Actor) -> Result<(), AppError> {
+    if actor.is_buyer {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("only buyers place orders"))
+    }
+}
+
 /// A buyer places an order (`POST /orders`).
 #[derive(Debug, Clone)]
 pub struct PlaceOrderRequest {
@@ -20,11 +29,7 @@ impl Request for PlaceOrderRequest {
     const NAME: &'static str = "place_order";
 
     fn authorize(&self, actor: &Actor) -> Result<(), AppError> {
-        if actor.is_buyer {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden("only buyers place orders"))
-        }
+        buyers_only(actor)
     }
 
     fn validate(self, context: &RequestContext) -> Result<CreateOrder, AppError> {

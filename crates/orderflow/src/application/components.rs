@@ -29,13 +29,9 @@ impl Application {
                 issuer.clone()
             }
             None => {
-                let dev_issuer = DevIssuer::load_or_create(
-                    &args.common.data_dir,
-                    DevIssuer::issuer_url_for_base(&app.base_url),
-                    args.users.as_deref(),
-                )
-                .await
-                .context("cannot start the dev issuer")?;
+                let dev_issuer = app
+                    .dev_issuer(&args.common.data_dir, args.users.as_deref())
+                    .await?;
                 app.banner.push(format!(
                     "identity:  {} (dev issuer)",
                     dev_issuer.issuer_url()
@@ -141,13 +137,9 @@ impl Application {
         let listener = bind(args.common.listen).await?;
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
         let mut app = Application::new(listener, base_url, args.common.connection_limits());
-        let dev_issuer = DevIssuer::load_or_create(
-            &args.common.data_dir,
-            DevIssuer::issuer_url_for_base(&app.base_url),
-            args.users.as_deref(),
-        )
-        .await
-        .context("cannot start the dev issuer")?;
+        let dev_issuer = app
+            .dev_issuer(&args.common.data_dir, args.users.as_deref())
+            .await?;
         app.banner
             .push(format!("issuer:    {}", dev_issuer.issuer_url()));
         // Loaded above, before anything is served: ready from the start.
@@ -157,5 +149,21 @@ impl Application {
         app.banner
             .push(format!("health:    {}/health/ready", app.base_url));
         Ok(app)
+    }
+
+    /// The dev issuer whose key and users are in `data_dir`, issuing for
+    /// this listener's base URL.
+    async fn dev_issuer(
+        &self,
+        data_dir: &std::path::Path,
+        users: Option<&std::path::Path>,
+    ) -> anyhow::Result<DevIssuer> {
+        DevIssuer::load_or_create(
+            data_dir,
+            DevIssuer::issuer_url_for_base(&self.base_url),
+            users,
+        )
+        .await
+        .context("cannot start the dev issuer")
     }
 }
