@@ -49,9 +49,9 @@ impl From<OpenError> for ReadModelError {
             OpenError::SchemaTooNew { .. } | OpenError::Url(_) | OpenError::Migrate(_) => false,
         };
         if retry_may_help {
-            ReadModelError::Unavailable(error.to_string())
+            ReadModelError::Unavailable(Box::new(error))
         } else {
-            ReadModelError::Internal(error.to_string())
+            ReadModelError::Internal(Box::new(error))
         }
     }
 }

@@ -37,8 +37,9 @@ pub(crate) fn truncated(at: OffsetDateTime) -> OffsetDateTime {
 
 /// The instant `micros` after the epoch, if `time` can represent it.
 pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, ReadModelError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .map_err(|_| ReadModelError::Internal(format!("stored timestamp {micros} out of range")))
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).map_err(|_| {
+        ReadModelError::Internal(format!("stored timestamp {micros} out of range").into())
+    })
 }
 
 /// A revision as stored in a `BIGINT`.
@@ -53,8 +54,7 @@ pub(crate) fn changes_nothing(change: &StatusChange) -> bool {
 
 /// The order lines as stored: a JSON array of the wire shape.
 pub(crate) fn encode_items(items: &[GatewayOrderLine]) -> Result<String, ReadModelError> {
-    serde_json::to_string(items)
-        .map_err(|error| ReadModelError::Internal(format!("cannot encode order lines: {error}")))
+    serde_json::to_string(items).map_err(|error| ReadModelError::Internal(Box::new(error)))
 }
 
 /// The page size actually used: [`OrderListQuery::limit`] clamped to
@@ -111,7 +111,7 @@ impl StoredOrder {
     pub(crate) fn into_order(self) -> Result<Option<GatewayOrder>, ReadModelError> {
         let id = self.id;
         let corrupt =
-            |what: &str| ReadModelError::Internal(format!("read model order {id}: {what}"));
+            |what: &str| ReadModelError::Internal(format!("read model order {id}: {what}").into());
         let (buyer_id, currency, items, total, created_at) = match (
             self.buyer_id,
             self.currency,
@@ -150,7 +150,7 @@ pub(crate) fn page(rows: Vec<StoredOrder>, limit: u32) -> Result<OrderListPage, 
     for row in rows.into_iter().take(limit) {
         let id = row.id;
         let order = row.into_order()?.ok_or_else(|| {
-            ReadModelError::Internal(format!("read model order {id} listed without details"))
+            ReadModelError::Internal(format!("read model order {id} listed without details").into())
         })?;
         items.push(order);
     }

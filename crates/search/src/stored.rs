@@ -70,11 +70,12 @@ pub(crate) fn encode(document: &OrderDocument) -> String {
 
 /// Reads a body written by [`encode`].
 pub(crate) fn decode(json: &[u8]) -> Result<OrderDocument, SearchError> {
-    let stored: StoredDocument = serde_json::from_slice(json)
-        .map_err(|error| SearchError::Corrupt(format!("stored document: {error}")))?;
+    let stored: StoredDocument =
+        serde_json::from_slice(json).map_err(|error| SearchError::Corrupt(Box::new(error)))?;
     let money = |minor_units| {
-        Money::from_minor_units(minor_units, stored.currency)
-            .map_err(|error| SearchError::Corrupt(format!("stored amount {minor_units}: {error}")))
+        Money::from_minor_units(minor_units, stored.currency).map_err(|error| {
+            SearchError::Corrupt(format!("stored amount {minor_units}: {error}").into())
+        })
     };
     let lines = stored
         .lines
@@ -88,7 +89,9 @@ pub(crate) fn decode(json: &[u8]) -> Result<OrderDocument, SearchError> {
                 minor_units,
                 stored.currency,
             )
-            .map_err(|error| SearchError::Corrupt(format!("stored amount {minor_units}: {error}")))
+            .map_err(|error| {
+                SearchError::Corrupt(format!("stored amount {minor_units}: {error}").into())
+            })
         })
         .collect::<Result<Vec<_>, SearchError>>()?;
     Ok(OrderDocument {

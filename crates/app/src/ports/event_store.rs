@@ -207,10 +207,12 @@ pub enum EventStoreError {
     DuplicateEventId { event_id: Uuid },
     #[error("invalid append: {0}")]
     InvalidAppend(&'static str),
+    /// The store cannot be reached now; the failure underneath is the source.
     #[error("event store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] crate::error::Cause),
+    /// Stored data that does not read back; what is wrong is the source.
     #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] crate::error::Cause),
 }
 
 /// The revision a stream actually had when an append was refused.

@@ -37,10 +37,10 @@ use uuid::Uuid;
 pub enum ReadModelError {
     /// The database cannot be reached now; retry (HTTP 503).
     #[error("read model unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] crate::error::Cause),
     /// Stored data that does not decode, or a bug.
     #[error("read model failure: {0}")]
-    Internal(String),
+    Internal(#[source] crate::error::Cause),
 }
 
 /// One line of an order, as the gateway shows it.

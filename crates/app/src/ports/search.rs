@@ -101,9 +101,9 @@ pub struct IndexUpdate {
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
     #[error("search index unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] crate::error::Cause),
     #[error("search index data is corrupt: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] crate::error::Cause),
 }
 
 /// Why a [`SearchQuery`] cannot be built (HTTP 400, or 403 for the scope).

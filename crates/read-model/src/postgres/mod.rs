@@ -123,9 +123,9 @@ pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
 /// A PostgreSQL error as the port reports it.
 fn port_error(error: sqlx::Error) -> ReadModelError {
     if is_transient(&error) {
-        ReadModelError::Unavailable(format!("postgres: {error}"))
+        ReadModelError::Unavailable(Box::new(error))
     } else {
-        ReadModelError::Internal(format!("postgres: {error}"))
+        ReadModelError::Internal(Box::new(error))
     }
 }
 

@@ -111,9 +111,9 @@ pub(crate) fn is_transient(error: &rusqlite::Error) -> bool {
 /// A SQLite error as the port reports it.
 pub(crate) fn port_error(error: rusqlite::Error) -> ReadModelError {
     if is_transient(&error) {
-        ReadModelError::Unavailable(format!("sqlite: {error}"))
+        ReadModelError::Unavailable(Box::new(error))
     } else {
-        ReadModelError::Internal(format!("sqlite: {error}"))
+        ReadModelError::Internal(Box::new(error))
     }
 }
 

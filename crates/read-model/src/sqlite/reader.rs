@@ -42,9 +42,9 @@ impl ReaderPool {
         match self.pool.read(read).await {
             Ok(result) => result,
             Err(ReadPoolError::Connect(error)) => Err(port_error(error)),
-            Err(error @ ReadPoolError::Task(_)) => Err(ReadModelError::Unavailable(format!(
-                "sqlite read failed: {error}"
-            ))),
+            Err(error @ ReadPoolError::Task(_)) => {
+                Err(ReadModelError::Unavailable(Box::new(error)))
+            }
         }
     }
 

@@ -112,8 +112,10 @@ fn run(mut connection: Connection, mut commands: mpsc::Receiver<Command>) {
 
 fn clone_error(error: &ReadModelError) -> ReadModelError {
     match error {
-        ReadModelError::Unavailable(reason) => ReadModelError::Unavailable(reason.clone()),
-        ReadModelError::Internal(reason) => ReadModelError::Internal(reason.clone()),
+        ReadModelError::Unavailable(reason) => {
+            ReadModelError::Unavailable(reason.to_string().into())
+        }
+        ReadModelError::Internal(reason) => ReadModelError::Internal(reason.to_string().into()),
     }
 }
 

@@ -108,8 +108,8 @@ impl PostgresSearchIndex {
     }
 }
 
-fn unavailable(error: impl std::fmt::Display) -> SearchError {
-    SearchError::Unavailable(format!("postgres: {error}"))
+fn unavailable(error: impl Into<orderflow_app::error::Cause>) -> SearchError {
+    SearchError::Unavailable(error.into())
 }
 
 fn to_i64(value: u64) -> i64 {

@@ -149,12 +149,12 @@ impl TantivySearchIndex {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || work(&inner))
             .await
-            .map_err(|error| SearchError::Unavailable(format!("search task failed: {error}")))?
+            .map_err(|error| SearchError::Unavailable(Box::new(error)))?
     }
 }
 
-pub(crate) fn unavailable(error: impl std::fmt::Display) -> SearchError {
-    SearchError::Unavailable(format!("tantivy: {error}"))
+pub(crate) fn unavailable(error: impl Into<orderflow_app::error::Cause>) -> SearchError {
+    SearchError::Unavailable(error.into())
 }
 
 impl Inner {

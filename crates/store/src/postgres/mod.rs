@@ -123,8 +123,8 @@ impl PostgresEventStore {
     }
 }
 
-pub(crate) fn unavailable(error: impl std::fmt::Display) -> EventStoreError {
-    EventStoreError::Unavailable(format!("postgres: {error}"))
+pub(crate) fn unavailable(error: impl Into<orderflow_app::error::Cause>) -> EventStoreError {
+    EventStoreError::Unavailable(error.into())
 }
 
 fn to_i64(value: u64) -> i64 {

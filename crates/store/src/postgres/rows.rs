@@ -20,8 +20,9 @@ pub(crate) use event_columns;
 
 pub(crate) fn recorded_event(row: &PgRow) -> Result<RecordedEvent, EventStoreError> {
     let position: i64 = row.try_get(0).map_err(unavailable)?;
-    let corrupt =
-        |what: &str| EventStoreError::Corrupt(format!("event at position {position}: {what}"));
+    let corrupt = |what: &str| {
+        EventStoreError::Corrupt(format!("event at position {position}: {what}").into())
+    };
     let revision: i64 = row.try_get(3).map_err(unavailable)?;
     let schema_version: i16 = row.try_get(5).map_err(unavailable)?;
     let stream: String = row.try_get(2).map_err(unavailable)?;

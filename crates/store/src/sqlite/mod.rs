@@ -98,8 +98,8 @@ fn open_writer(path: &Path) -> Result<(Connection, Position), OpenError> {
     Ok((connection, Position::new(head)))
 }
 
-pub(crate) fn unavailable(error: impl std::fmt::Display) -> EventStoreError {
-    EventStoreError::Unavailable(format!("sqlite: {error}"))
+pub(crate) fn unavailable(error: impl Into<orderflow_app::error::Cause>) -> EventStoreError {
+    EventStoreError::Unavailable(error.into())
 }
 
 #[async_trait]

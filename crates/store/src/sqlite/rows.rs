@@ -29,7 +29,7 @@ impl From<RowError> for EventStoreError {
     fn from(error: RowError) -> Self {
         match error {
             RowError::Sqlite(error) => super::unavailable(error),
-            RowError::Corrupt(reason) => EventStoreError::Corrupt(reason),
+            RowError::Corrupt(reason) => EventStoreError::Corrupt(reason.into()),
         }
     }
 }

@@ -89,10 +89,10 @@ fn run(
             Err(error) => {
                 tracing::error!(%error, "event store batch failed");
                 for request in appends {
-                    let _ = request.reply.send(Err(unavailable(&error)));
+                    let _ = request.reply.send(Err(unavailable(error.to_string())));
                 }
                 for (_, _, reply) in checkpoints {
-                    let _ = reply.send(Err(unavailable(&error)));
+                    let _ = reply.send(Err(unavailable(error.to_string())));
                 }
             }
         }

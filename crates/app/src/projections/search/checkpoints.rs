@@ -38,7 +38,7 @@ impl IndexCheckpoints {
 }
 
 fn unavailable(error: SearchError) -> EventStoreError {
-    EventStoreError::Unavailable(error.to_string())
+    EventStoreError::Unavailable(Box::new(error))
 }
 
 #[async_trait]
