@@ -182,6 +182,22 @@ impl TokenGuard {
     }
 }
 
+impl TokenGuard {
+    /// Revokes `session` (logout, or a reused authorization code): its refresh tokens,
+    /// which expire within `refresh_lifetime`, stop working.
+    pub(crate) fn revoke_session(&self, session: Uuid, refresh_lifetime: Duration) {
+        let now = Instant::now();
+        let mut revoked = lock(&self.revoked_sessions);
+        make_room(
+            &mut revoked,
+            &session,
+            |until| *until <= now,
+            |until| *until,
+        );
+        revoked.insert(session, now + refresh_lifetime);
+    }
+}
+
 fn keys(username: &str, address: Option<IpAddr>) -> impl Iterator<Item = LoginKey> {
     std::iter::once(LoginKey::User(username.to_owned())).chain(address.map(LoginKey::Address))
 }

@@ -9,9 +9,9 @@ use axum::body::Body;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -19,9 +19,15 @@ use super::directory::WEB_CLIENT_ID;
 use super::oauth_error::OAuthError;
 use super::token_request::{AuthenticatedClient, TokenRequestForm};
 use super::{DevIssuer, TokenResponse};
+use super::{authorize, login_page, logout};
 
 /// The grants the token endpoint knows.
-const SUPPORTED_GRANTS: [&str; 3] = ["password", "client_credentials", "refresh_token"];
+const SUPPORTED_GRANTS: [&str; 4] = [
+    "authorization_code",
+    "password",
+    "client_credentials",
+    "refresh_token",
+];
 
 /// The issuer's routes, with the issuer as state.
 pub(crate) fn router(issuer: DevIssuer) -> Router {
@@ -37,8 +43,13 @@ pub(crate) fn router(issuer: DevIssuer) -> Router {
         )
         .route(
             "/realms/orderflow/protocol/openid-connect/auth",
-            any(authorization_endpoint),
+            get(authorize::show_login).post(authorize::submit_login),
         )
+        .route(
+            "/realms/orderflow/protocol/openid-connect/logout",
+            get(logout::end_session),
+        )
+        .route(login_page::STYLESHEET_PATH, get(login_page::stylesheet))
         .with_state(issuer)
 }
 
@@ -48,16 +59,19 @@ async fn discovery_document(State(issuer): State<DevIssuer>) -> Response {
         "issuer": base,
         "authorization_endpoint": format!("{base}/protocol/openid-connect/auth"),
         "token_endpoint": format!("{base}/protocol/openid-connect/token"),
+        "end_session_endpoint": format!("{base}/protocol/openid-connect/logout"),
         "jwks_uri": format!("{base}/protocol/openid-connect/certs"),
         "grant_types_supported": SUPPORTED_GRANTS,
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": ["openid", "profile", "email"],
         "claims_supported": [
             "iss", "sub", "aud", "azp", "exp", "iat", "jti", "typ",
-            "preferred_username", "realm_access", "scope", "sid"
+            "preferred_username", "realm_access", "scope", "sid", "nonce", "auth_time"
         ],
     }))
     .into_response()
@@ -65,14 +79,6 @@ async fn discovery_document(State(issuer): State<DevIssuer>) -> Response {
 
 async fn jwks(State(issuer): State<DevIssuer>) -> Response {
     Json(json!({ "keys": [issuer.state.signing_key.public_jwk] })).into_response()
-}
-
-async fn authorization_endpoint() -> Response {
-    let body = json!({
-        "error": "unsupported_response_type",
-        "error_description": "The dev issuer has no login page; use the password or client_credentials grant at the token endpoint",
-    });
-    (StatusCode::NOT_IMPLEMENTED, Json(body)).into_response()
 }
 
 async fn token_endpoint(
@@ -120,7 +126,7 @@ async fn grant_tokens(
                 .password_login(username, password, client_address)
                 .map_err(OAuthError::too_many_failed_logins)?
                 .ok_or_else(OAuthError::invalid_user_credentials)?;
-            issuer.mint_for_user(user, WEB_CLIENT_ID, None)
+            issuer.mint_for_user(user, WEB_CLIENT_ID, None, None)
         }
         ("password", AuthenticatedClient::Service) => {
             return Err(OAuthError::unauthorized_client(
@@ -128,6 +134,17 @@ async fn grant_tokens(
             ));
         }
         ("client_credentials", AuthenticatedClient::Service) => issuer.issue_for_service_client(),
+        ("authorization_code", AuthenticatedClient::Web) => {
+            let code = form.required("code", "Missing parameter: code")?;
+            let redirect_uri = form.required("redirect_uri", "Missing parameter: redirect_uri")?;
+            let verifier = form.required("code_verifier", "PKCE code verifier not specified")?;
+            issuer.redeem_code(code, redirect_uri, verifier)?
+        }
+        ("authorization_code", AuthenticatedClient::Service) => {
+            return Err(OAuthError::unauthorized_client(
+                "Client not allowed to initiate browser login",
+            ));
+        }
         ("client_credentials", AuthenticatedClient::Web) => {
             return Err(OAuthError::unauthorized_client(
                 "Public client not allowed to retrieve service account",

@@ -35,7 +35,8 @@ impl Application {
                     args.users.as_deref(),
                 )
                 .await
-                .context("cannot start the dev issuer")?;
+                .context("cannot start the dev issuer")?
+                .with_redirect_uris(args.redirect_uris.clone());
                 app.banner.push(format!(
                     "identity:  {} (dev issuer)",
                     dev_issuer.issuer_url()
@@ -147,7 +148,8 @@ impl Application {
             args.users.as_deref(),
         )
         .await
-        .context("cannot start the dev issuer")?;
+        .context("cannot start the dev issuer")?
+        .with_redirect_uris(args.redirect_uris);
         app.banner
             .push(format!("issuer:    {}", dev_issuer.issuer_url()));
         // Loaded above, before anything is served: ready from the start.
