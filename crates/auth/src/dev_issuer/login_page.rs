@@ -3,7 +3,7 @@
 //! their stylesheet, and the redirects back to the client.
 //!
 //! Guarantees: every value is HTML-escaped; every page is `no-store`, `X-Frame-Options:
-//! DENY`, `nosniff`, `Referrer-Policy: no-referrer` and under a CSP that allows only our
+//! DENY`, `nosniff`, `Referrer-Policy: same-origin` and under a CSP that allows only our
 //! own stylesheet (no script at all) and form posts to ourselves (plus the origin of the
 //! checked redirect URI, where the post ends up after its redirect). Labels name every
 //! field; the first empty field has focus; an error is announced (`role="alert"`) and tied
@@ -202,9 +202,11 @@ fn page(status: StatusCode, title: &str, body: &str, post_to: Option<&str>) -> R
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null`
+    // with the form post, and the login-CSRF check could not tell ours from a foreign one.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

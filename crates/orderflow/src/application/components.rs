@@ -76,6 +76,7 @@ impl Application {
             )
             .await?;
         app.router = std::mem::take(&mut app.router).merge(gateway_routes(gateway));
+        app.add_console(&issuer);
         // `up`'s readiness is the orders API's (the in-process bus subscribes at once).
         let _relay_subscribed = app.add_hub(validator, bus);
         Ok(app)
@@ -121,6 +122,8 @@ impl Application {
             .add_gateway(&args.backend, &args.common.data_dir, validator, bus)
             .await?;
         app.router = gateway_router(gateway);
+        let issuer = configured_issuer(&args.backend, "gateway")?;
+        app.add_console(&issuer);
         app.banner
             .push(format!("health:    {}/health/ready", app.base_url));
         Ok(app)
