@@ -23,13 +23,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-/// Where the console finds the identity provider and the hub.
+/// Where the console signs in, and what it may connect to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsoleConfig {
     /// The OIDC issuer (its `…/protocol/openid-connect/*` endpoints are used, Keycloak's paths).
     pub issuer_url: String,
-    /// The public base URL the console is served under (`http://127.0.0.1:8080`).
-    pub base_url: String,
+    /// Origins beside `'self'` the page may fetch from or open WebSockets to
+    /// (`http://127.0.0.1:8080`, `ws://127.0.0.1:8080`, the issuer's); any that is not a
+    /// plain origin is left out.
+    pub connect_origins: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -42,7 +44,7 @@ struct Served {
 pub fn router(config: &ConsoleConfig) -> Router {
     let served = Arc::new(Served {
         index: assets::index_html(&config.issuer_url),
-        policy: content_security_policy(config),
+        policy: content_security_policy(&config.connect_origins),
     });
     Router::new()
         .route("/", get(index))
@@ -52,23 +54,20 @@ pub fn router(config: &ConsoleConfig) -> Router {
 }
 
 async fn index(State(served): State<Arc<Served>>) -> Response {
-    let mut response = served.index.clone().into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, served.policy.clone());
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        served.index.clone(),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, served.policy.clone());
     response
 }
 
@@ -76,41 +75,26 @@ async fn asset(Path(file): Path<String>) -> Response {
     let Some(asset) = assets::by_hashed_name(&file) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
     };
-    let mut response = asset.bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    (
+        [
+            (header::CONTENT_TYPE, asset.content_type),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        asset.bytes,
+    )
+        .into_response()
 }
 
-/// Our scripts and styles only; fetches to us and the identity provider; WebSockets to us.
-fn content_security_policy(config: &ConsoleConfig) -> HeaderValue {
-    let plain = |origin: &str| {
-        origin
+/// Our scripts and styles only; fetches and WebSockets to us and `connect_origins`.
+fn content_security_policy(connect_origins: &[String]) -> HeaderValue {
+    let mut connect = vec!["'self'"];
+    for origin in connect_origins {
+        let plain = origin
             .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || b":/.-[]".contains(&byte))
-    };
-    let own = origin_of(&config.base_url);
-    let mut connect = vec!["'self'".to_owned()];
-    for origin in [own.to_owned(), origin_of(&config.issuer_url).to_owned()] {
-        if plain(&origin) && !connect.contains(&origin) {
+            .all(|byte| byte.is_ascii_alphanumeric() || b":/.-[]".contains(&byte));
+        if plain && !connect.contains(&origin.as_str()) {
             connect.push(origin);
-        }
-    }
-    if let Some(rest) = own.strip_prefix("http") {
-        let websocket = format!("ws{rest}");
-        if plain(&websocket) {
-            connect.push(websocket);
         }
     }
     let policy = format!(
@@ -125,30 +109,20 @@ fn content_security_policy(config: &ConsoleConfig) -> HeaderValue {
     })
 }
 
-/// `scheme://host[:port]` of an absolute URL.
-fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |index| index + 3);
-    match url[after_scheme..].find(['/', '?', '#']) {
-        Some(end) => &url[..after_scheme + end],
-        None => url,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_policy_connects_to_us_our_websockets_and_the_issuer_only() {
-        let policy = content_security_policy(&ConsoleConfig {
-            issuer_url: "http://127.0.0.1:8081/realms/orderflow".into(),
-            base_url: "http://127.0.0.1:8084".into(),
-        });
+    fn the_policy_connects_to_us_and_plain_origins_only() {
+        let policy = content_security_policy(&[
+            "http://127.0.0.1:8081".into(),
+            "ws://127.0.0.1:8084".into(),
+            "http://x; script-src *".into(),
+        ]);
         let policy = policy.to_str().unwrap_or_default();
         assert!(
-            policy.contains(
-                "connect-src 'self' http://127.0.0.1:8084 http://127.0.0.1:8081 ws://127.0.0.1:8084;"
-            ),
+            policy.contains("connect-src 'self' http://127.0.0.1:8081 ws://127.0.0.1:8084;"),
             "{policy}"
         );
         assert!(policy.starts_with("default-src 'none'; script-src 'self';"));

@@ -29,6 +29,7 @@ use super::login_page::{LoginView, error_page, login_page, redirect};
 use super::oauth_error::OAuthError;
 use super::token_request::TokenRequestForm;
 use super::{DevIssuer, DevIssuerError, REALM_PATH, TokenResponse};
+use crate::origin_of;
 
 /// The longest `state`, `nonce` or `scope` accepted.
 const MAX_PARAMETER_CHARS: usize = 1024;
@@ -220,15 +221,6 @@ fn same_origin(issuer: &DevIssuer, headers: &HeaderMap) -> bool {
         .is_none_or(|origin| origin.as_bytes() == origin_of(issuer.base_url()).as_bytes())
 }
 
-/// `scheme://host[:port]` of an absolute URL.
-pub(crate) fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |index| index + 3);
-    match url[after_scheme..].find(['/', '?', '#']) {
-        Some(end) => &url[..after_scheme + end],
-        None => url,
-    }
-}
-
 fn checked_request(
     issuer: &DevIssuer,
     form: &TokenRequestForm,
@@ -282,18 +274,4 @@ fn checked_request(
         redirect_uri,
         state,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_origin_of_a_url_is_its_scheme_host_and_port() {
-        assert_eq!(
-            origin_of("http://127.0.0.1:8080/callback?x=1"),
-            "http://127.0.0.1:8080"
-        );
-        assert_eq!(origin_of("https://example.com"), "https://example.com");
-    }
 }

@@ -13,8 +13,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::DevIssuer;
-use super::authorize::{AuthorizationRequest, origin_of};
+use super::authorize::AuthorizationRequest;
 use super::directory::WEB_CLIENT_ID;
+use crate::origin_of;
 
 /// Where the pages' stylesheet is served.
 pub(crate) const STYLESHEET_PATH: &str = "/realms/orderflow/login-resources/login.css";
@@ -130,21 +131,15 @@ pub(crate) fn logged_out_page() -> Response {
 
 /// `GET {STYLESHEET_PATH}`.
 pub(crate) async fn stylesheet() -> Response {
-    let mut response = STYLESHEET.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
 }
 
 /// A `302` to `target` with `query` appended (after its own query, if it has one).
@@ -188,27 +183,26 @@ fn page(status: StatusCode, title: &str, body: &str, post_to: Option<&str>) -> R
         "default-src 'none'; style-src 'self'; form-action 'self'{extra}; \
          frame-ancestors 'none'; base-uri 'none'"
     );
-    let mut response = (status, html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    let mut response = (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends
+            // `Origin: null` with the form post, and the login-CSRF check could not tell
+            // ours from a foreign one.
+            (header::REFERRER_POLICY, "same-origin"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response();
     if let Ok(policy) = HeaderValue::from_str(&policy) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
     }
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null`
-    // with the form post, and the login-CSRF check could not tell ours from a foreign one.
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
