@@ -3,14 +3,14 @@
 //
 //   node console.mjs <baseUrl> <screenshotDir>
 //
-// alice signs in at the login page, is refused a bad order in words (inputs kept), places a
-// good one; admin, in a second browser context, finds it among pending orders and confirms
-// it; alice's page shows it confirmed without a reload; bob's page shows nothing of alice's.
+// alice signs in at the login page, is refused a bad order in words (inputs kept), has her
+// token refreshed, places a good one; admin, in a second browser context, finds it among
+// pending orders and confirms it; alice's page shows it confirmed without a reload; bob's
+// page (375 px wide) shows nothing of alice's.
 // Screenshots of the buyer's and the admin's view go to <screenshotDir>. Every step prints
 // one JSON line ({"step": …}); a failure exits 1 with the reason, a safety timer exits 3.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -73,6 +73,14 @@ try {
   (await row.getByLabel("Unit price").inputValue()) === "12.505" || fail("the failed order lost its input");
   (await row.getByLabel("Unit price").getAttribute("aria-invalid")) === "true" || fail("the bad field is not marked");
   step("bad-input-refused", { message });
+
+  // The token refresh the console schedules 30 s before expiry, run now: a new access
+  // token (the refresh token rotates), and the page goes on working with it.
+  const oldToken = await page.evaluate(() => Auth.accessToken());
+  await page.evaluate(() => Auth.refresh());
+  const newToken = await page.evaluate(() => Auth.accessToken());
+  if (!newToken || newToken === oldToken) fail("the token refresh did not give a new access token");
+  step("token-refreshed");
 
   await row.getByLabel("Unit price").fill("12.50");
   (await page.locator("#total").textContent()) === "25.00 EUR" || fail(`total: ${await page.locator("#total").textContent()}`);

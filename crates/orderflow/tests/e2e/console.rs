@@ -23,6 +23,7 @@ async fn buyers_and_admins_work_in_the_console_with_live_updates() {
         [
             "signed-in",
             "bad-input-refused",
+            "token-refreshed",
             "placed",
             "signed-in",
             "admin-confirmed",
