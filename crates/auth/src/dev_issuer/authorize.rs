@@ -98,6 +98,17 @@ impl DevIssuer {
                 .any(|allowed| allowed == uri)
     }
 
+    /// Whether a page of `origin` may read the token endpoint's answers (CORS, Keycloak's
+    /// "web origins"): the origins of the allowed redirect URIs.
+    pub(crate) fn allows_web_origin(&self, origin: &str) -> bool {
+        origin == origin_of(self.base_url())
+            || self
+                .state
+                .extra_redirect_uris
+                .iter()
+                .any(|uri| origin_of(uri) == origin)
+    }
+
     /// Tokens for a code, its client, redirect URI and PKCE verifier.
     pub(crate) fn redeem_code(
         &self,

@@ -3,7 +3,8 @@
 //! Guarantees: bad input never gets a 5xx — a body that is not a form, too large (over
 //! 16 KiB), with repeated or missing parameters, an unknown client or grant, or wrong
 //! credentials each get the OAuth error Keycloak would send (see `oauth_error`).
-//! Token answers carry `Cache-Control: no-store`.
+//! Token answers carry `Cache-Control: no-store`, and `Access-Control-Allow-Origin` for a
+//! request from the origin of an allowed redirect URI (a console on another origin).
 
 use axum::body::Body;
 use std::net::{IpAddr, SocketAddr};
@@ -91,7 +92,8 @@ async fn token_endpoint(
     let client_address = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip());
-    match grant_tokens(&issuer, client_address, &headers, body).await {
+    let origin = headers.get(header::ORIGIN).cloned();
+    let mut response = match grant_tokens(&issuer, client_address, &headers, body).await {
         Ok(tokens) => {
             let mut response = Json(tokens).into_response();
             let response_headers = response.headers_mut();
@@ -103,7 +105,21 @@ async fn token_endpoint(
             tracing::debug!(?refusal, "token request refused");
             refusal.into_response()
         }
+    };
+    // A console on an allowed origin (a form post needs no preflight) may read the answer.
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = origin.filter(|origin| {
+        origin
+            .to_str()
+            .is_ok_and(|origin| issuer.allows_web_origin(origin))
+    }) {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     }
+    response
 }
 
 async fn grant_tokens(

@@ -383,6 +383,29 @@ async fn a_configured_redirect_uri_is_allowed_too() {
         policy.contains("form-action 'self' http://console.example:8084;"),
         "{policy}"
     );
+
+    // The token endpoint lets that origin's page read its answers, and no other's.
+    for (origin, allowed) in [
+        ("http://console.example:8084", true),
+        ("http://evil.example", false),
+    ] {
+        let answer = running
+            .http
+            .post(running.token_endpoint())
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=password&client_id=orderflow-web&username=bob&password=bob")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        let allow = answer.headers().get("access-control-allow-origin");
+        assert_eq!(
+            allow.is_some_and(|value| value == origin),
+            allowed,
+            "{origin}"
+        );
+    }
 }
 
 #[tokio::test]

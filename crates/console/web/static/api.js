@@ -40,7 +40,7 @@ const Api = (() => {
     const fallback = {
       403: "You are not allowed to do that.",
       404: "That order does not exist (or is not yours).",
-      409: "The order changed in the meantime; it was reloaded.",
+      409: "The order changed in the meantime; the list was reloaded, please check it and try again.",
       429: "Too many requests. Wait a moment, then try again.",
       503: "The service is busy or down for a moment. Try again shortly.",
       504: "The order service is slow to answer; your order is queued and will appear shortly.",

@@ -179,9 +179,10 @@ function actionButton(text, label, action, kind = "") {
       await loadPage(position ?? undefined);
       $("#orders-title").focus?.();
     } catch (failure) {
+      button.disabled = false;
+      await reload();
       $("#orders-error").textContent = `${label}: ${failure.message}`;
       $("#orders-error").hidden = false;
-      button.disabled = false;
     }
   });
   return button;
