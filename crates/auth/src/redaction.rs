@@ -8,11 +8,13 @@
 use axum::http::Uri;
 
 /// Query parameters that carry credentials: the hub's `access_token` (browsers cannot set
-/// headers on WebSockets), and OAuth's other tokens and secrets sent by mistake.
-pub const CREDENTIAL_PARAMETERS: [&str; 6] = [
+/// headers on WebSockets), logout's `id_token_hint`, and OAuth's other tokens and secrets
+/// sent by mistake.
+pub const CREDENTIAL_PARAMETERS: [&str; 7] = [
     "access_token",
     "refresh_token",
     "id_token",
+    "id_token_hint",
     "client_secret",
     "password",
     "code",

@@ -190,6 +190,10 @@ pub struct UpArgs {
     /// JSON users file replacing the dev issuer's demo users.
     #[arg(long, env = "ORDERFLOW_DEV_USERS")]
     pub users: Option<PathBuf>,
+    /// Redirect URIs the dev issuer allows `orderflow-web` beside its own `{base}/` and
+    /// `{base}/callback` (comma-separated, exact), e.g. a console served by a gateway.
+    #[arg(long, env = "ORDERFLOW_DEV_REDIRECT_URIS", value_delimiter = ',')]
+    pub redirect_uris: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +211,10 @@ pub struct IdpArgs {
     /// JSON users file replacing the demo users.
     #[arg(long, env = "ORDERFLOW_DEV_USERS")]
     pub users: Option<PathBuf>,
+    /// Redirect URIs allowed for `orderflow-web` beside `{base}/` and `{base}/callback`
+    /// (comma-separated, exact), e.g. `http://127.0.0.1:8084/callback` for a gateway's console.
+    #[arg(long, env = "ORDERFLOW_DEV_REDIRECT_URIS", value_delimiter = ',')]
+    pub redirect_uris: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -90,6 +90,7 @@ impl Drop for TestDatabase {
     }
 }
 
+pub mod console_browser;
 pub mod openapi;
 pub mod python;
 pub mod signalr;

@@ -160,25 +160,37 @@ impl TokenGuard {
     ) -> Result<(), RefreshRefusal> {
         let now = Instant::now();
         let forget_at = now + expires_in;
-        let mut revoked = lock(&self.revoked_sessions);
+        let revoked = lock(&self.revoked_sessions);
         if revoked.get(&session).is_some_and(|until| *until > now) {
             return Err(RefreshRefusal::SessionRevoked);
         }
+        drop(revoked);
         let mut used = lock(&self.used_refresh_tokens);
         if used.get(&token_id).is_some_and(|until| *until > now) {
-            make_room(
-                &mut revoked,
-                &session,
-                |until| *until <= now,
-                |until| *until,
-            );
-            // Every refresh token of the session expires within a refresh lifetime.
-            revoked.insert(session, now + refresh_lifetime);
+            drop(used);
+            self.revoke_session(session, refresh_lifetime);
             return Err(RefreshRefusal::Reused);
         }
         make_room(&mut used, &token_id, |until| *until <= now, |until| *until);
         used.insert(token_id, forget_at);
         Ok(())
+    }
+}
+
+impl TokenGuard {
+    /// Revokes `session` (logout, or a reused authorization code): its refresh tokens,
+    /// which expire within `refresh_lifetime`, stop working.
+    pub(crate) fn revoke_session(&self, session: Uuid, refresh_lifetime: Duration) {
+        let now = Instant::now();
+        // Every refresh token of the session expires within a refresh lifetime.
+        let mut revoked = lock(&self.revoked_sessions);
+        make_room(
+            &mut revoked,
+            &session,
+            |until| *until <= now,
+            |until| *until,
+        );
+        revoked.insert(session, now + refresh_lifetime);
     }
 }
 

@@ -10,7 +10,8 @@
 //! - Users: `alice`/`alice`, `bob`/`bob` (role `buyer`), `admin`/`admin` (role `admin`), ids
 //!   UUID v5 of the username; or a JSON users file
 //!   `[{ "username", "password", "id"?, "roles": [..] }]`.
-//! - Clients: public `orderflow-web` (password and refresh_token grants) and confidential
+//! - Clients: public `orderflow-web` (authorization code with PKCE at a Keycloak-shaped login
+//!   page, password and refresh_token grants; see `authorize`) and confidential
 //!   `orderflow-service` (client_credentials; secret [`DEFAULT_SERVICE_CLIENT_SECRET`] unless
 //!   configured; sub = the stable id of `service-account-orderflow-service`; roles
 //!   `["service"]` unless configured).
@@ -25,9 +26,13 @@
 //! `DevIssuer::issuer_url_for_base(&format!("http://{addr}"))`, or re-point an existing
 //! issuer with [`DevIssuer::with_issuer_url`].
 
+mod authorize;
+mod codes;
 mod directory;
 mod error;
 mod guard;
+mod login_page;
+mod logout;
 mod oauth_error;
 mod routes;
 mod signing_key;
@@ -70,6 +75,10 @@ struct DevIssuerState {
     lifetimes: Lifetimes,
     /// Failed logins and used refresh tokens, shared by every clone.
     guard: Arc<TokenGuard>,
+    /// Authorization codes waiting for their redemption, shared by every clone.
+    codes: Arc<codes::CodeStore>,
+    /// Redirect URIs `orderflow-web` may use beside `{base}/` and `{base}/callback`.
+    extra_redirect_uris: Arc<[String]>,
 }
 
 impl DevIssuer {
@@ -108,6 +117,8 @@ impl DevIssuer {
                 service_client: ServiceClient::default(),
                 lifetimes: lifetimes_for(Self::DEFAULT_TOKEN_LIFETIME),
                 guard: Arc::new(TokenGuard::new(LoginLimits::default())),
+                codes: Arc::default(),
+                extra_redirect_uris: Arc::new([]),
             }),
         })
     }
@@ -165,7 +176,7 @@ impl DevIssuer {
             .iter()
             .find(|user| user.username() == username)
             .ok_or_else(|| DevIssuerError::UnknownUser(username.to_owned()))?;
-        self.mint_for_user(user, WEB_CLIENT_ID, None)
+        self.mint_for_user(user, WEB_CLIENT_ID, None, None)
     }
 
     /// An access token for the `orderflow-service` service account.
@@ -181,14 +192,23 @@ impl DevIssuer {
                 roles: &self.state.service_client.roles,
                 client_id: SERVICE_CLIENT_ID,
                 session: None,
+                id_token: None,
             },
         )
     }
 
     /// The HTTP endpoints under `/realms/orderflow`: discovery, JWKS (`…/certs`), token,
-    /// and a 501 authorization endpoint (there is no login page).
+    /// the authorization endpoint with its login page (`…/auth`) and end-session (`…/logout`).
     pub fn router(&self) -> axum::Router {
         routes::router(self.clone())
+    }
+
+    /// Redirect URIs (exact strings) `orderflow-web` may use beside the issuer's own
+    /// `{base}/` and `{base}/callback`, e.g. a console served from another origin; also
+    /// allowed as `post_logout_redirect_uri`.
+    pub fn with_redirect_uris(mut self, uris: Vec<String>) -> Self {
+        Arc::make_mut(&mut self.state).extra_redirect_uris = uris.into();
+        self
     }
 
     /// Limits failed password logins per user and per client address (default: 5 a minute).
@@ -228,11 +248,14 @@ impl DevIssuer {
         }
     }
 
+    /// Access, refresh and ID tokens of a user session (`scope` always has `openid`, so an
+    /// ID token comes with each, as Keycloak's would); `nonce` goes into the ID token.
     fn mint_for_user(
         &self,
         user: &DevUser,
         client_id: &str,
         session: Option<uuid::Uuid>,
+        nonce: Option<&str>,
     ) -> Result<TokenResponse, DevIssuerError> {
         tokens::mint(
             &self.state.signing_key,
@@ -244,6 +267,7 @@ impl DevIssuer {
                 roles: user.roles(),
                 client_id,
                 session: Some(session.unwrap_or_else(uuid::Uuid::new_v4)),
+                id_token: Some(tokens::IdTokenRequest { nonce }),
             },
         )
     }
@@ -282,7 +306,7 @@ impl DevIssuer {
             .users
             .iter()
             .find(|user| user.id() == claims.sub)?;
-        Some(self.mint_for_user(user, client_id, Some(claims.sid)))
+        Some(self.mint_for_user(user, client_id, Some(claims.sid), None))
     }
 }
 

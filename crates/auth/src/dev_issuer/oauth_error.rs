@@ -91,6 +91,12 @@ impl OAuthError {
         )
     }
 
+    /// 400 `invalid_grant`: an authorization code that is unknown, expired, used, or not
+    /// issued for this client, redirect URI and PKCE verifier.
+    pub(crate) fn invalid_grant(description: &'static str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+
     /// 400 `unauthorized_client`: the client may not use this grant.
     pub(crate) fn unauthorized_client(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", description)

@@ -3,15 +3,16 @@
 //! Guarantees: bad input never gets a 5xx — a body that is not a form, too large (over
 //! 16 KiB), with repeated or missing parameters, an unknown client or grant, or wrong
 //! credentials each get the OAuth error Keycloak would send (see `oauth_error`).
-//! Token answers carry `Cache-Control: no-store`.
+//! Token answers carry `Cache-Control: no-store`, and `Access-Control-Allow-Origin` for a
+//! request from the origin of an allowed redirect URI (a console on another origin).
 
 use axum::body::Body;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -19,9 +20,15 @@ use super::directory::WEB_CLIENT_ID;
 use super::oauth_error::OAuthError;
 use super::token_request::{AuthenticatedClient, TokenRequestForm};
 use super::{DevIssuer, TokenResponse};
+use super::{authorize, login_page, logout};
 
 /// The grants the token endpoint knows.
-const SUPPORTED_GRANTS: [&str; 3] = ["password", "client_credentials", "refresh_token"];
+const SUPPORTED_GRANTS: [&str; 4] = [
+    "authorization_code",
+    "password",
+    "client_credentials",
+    "refresh_token",
+];
 
 /// The issuer's routes, with the issuer as state.
 pub(crate) fn router(issuer: DevIssuer) -> Router {
@@ -37,8 +44,13 @@ pub(crate) fn router(issuer: DevIssuer) -> Router {
         )
         .route(
             "/realms/orderflow/protocol/openid-connect/auth",
-            any(authorization_endpoint),
+            get(authorize::show_login).post(authorize::submit_login),
         )
+        .route(
+            "/realms/orderflow/protocol/openid-connect/logout",
+            get(logout::end_session),
+        )
+        .route(login_page::STYLESHEET_PATH, get(login_page::stylesheet))
         .with_state(issuer)
 }
 
@@ -48,16 +60,19 @@ async fn discovery_document(State(issuer): State<DevIssuer>) -> Response {
         "issuer": base,
         "authorization_endpoint": format!("{base}/protocol/openid-connect/auth"),
         "token_endpoint": format!("{base}/protocol/openid-connect/token"),
+        "end_session_endpoint": format!("{base}/protocol/openid-connect/logout"),
         "jwks_uri": format!("{base}/protocol/openid-connect/certs"),
         "grant_types_supported": SUPPORTED_GRANTS,
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": ["openid", "profile", "email"],
         "claims_supported": [
             "iss", "sub", "aud", "azp", "exp", "iat", "jti", "typ",
-            "preferred_username", "realm_access", "scope", "sid"
+            "preferred_username", "realm_access", "scope", "sid", "nonce", "auth_time"
         ],
     }))
     .into_response()
@@ -65,14 +80,6 @@ async fn discovery_document(State(issuer): State<DevIssuer>) -> Response {
 
 async fn jwks(State(issuer): State<DevIssuer>) -> Response {
     Json(json!({ "keys": [issuer.state.signing_key.public_jwk] })).into_response()
-}
-
-async fn authorization_endpoint() -> Response {
-    let body = json!({
-        "error": "unsupported_response_type",
-        "error_description": "The dev issuer has no login page; use the password or client_credentials grant at the token endpoint",
-    });
-    (StatusCode::NOT_IMPLEMENTED, Json(body)).into_response()
 }
 
 async fn token_endpoint(
@@ -85,7 +92,8 @@ async fn token_endpoint(
     let client_address = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip());
-    match grant_tokens(&issuer, client_address, &headers, body).await {
+    let origin = headers.get(header::ORIGIN).cloned();
+    let mut response = match grant_tokens(&issuer, client_address, &headers, body).await {
         Ok(tokens) => {
             let mut response = Json(tokens).into_response();
             let response_headers = response.headers_mut();
@@ -97,7 +105,21 @@ async fn token_endpoint(
             tracing::debug!(?refusal, "token request refused");
             refusal.into_response()
         }
+    };
+    // A console on an allowed origin (a form post needs no preflight) may read the answer.
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = origin.filter(|origin| {
+        origin
+            .to_str()
+            .is_ok_and(|origin| issuer.allows_web_origin(origin))
+    }) {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     }
+    response
 }
 
 async fn grant_tokens(
@@ -120,7 +142,7 @@ async fn grant_tokens(
                 .password_login(username, password, client_address)
                 .map_err(OAuthError::too_many_failed_logins)?
                 .ok_or_else(OAuthError::invalid_user_credentials)?;
-            issuer.mint_for_user(user, WEB_CLIENT_ID, None)
+            issuer.mint_for_user(user, WEB_CLIENT_ID, None, None)
         }
         ("password", AuthenticatedClient::Service) => {
             return Err(OAuthError::unauthorized_client(
@@ -128,6 +150,17 @@ async fn grant_tokens(
             ));
         }
         ("client_credentials", AuthenticatedClient::Service) => issuer.issue_for_service_client(),
+        ("authorization_code", AuthenticatedClient::Web) => {
+            let code = form.required("code", "Missing parameter: code")?;
+            let redirect_uri = form.required("redirect_uri", "Missing parameter: redirect_uri")?;
+            let verifier = form.required("code_verifier", "PKCE code verifier not specified")?;
+            issuer.redeem_code(code, redirect_uri, verifier)?
+        }
+        ("authorization_code", AuthenticatedClient::Service) => {
+            return Err(OAuthError::unauthorized_client(
+                "Client not allowed to initiate browser login",
+            ));
+        }
         ("client_credentials", AuthenticatedClient::Web) => {
             return Err(OAuthError::unauthorized_client(
                 "Public client not allowed to retrieve service account",

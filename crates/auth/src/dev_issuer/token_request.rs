@@ -58,8 +58,14 @@ impl TokenRequestForm {
         let bytes = axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES)
             .await
             .map_err(|_| OAuthError::body_too_large())?;
+        Self::parse(&bytes)
+    }
+
+    /// Parameters from an urlencoded text (a form body or a query string); a repeated
+    /// parameter is refused.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, OAuthError> {
         let mut parameters = BTreeMap::new();
-        for (name, value) in form_urlencoded::parse(&bytes) {
+        for (name, value) in form_urlencoded::parse(bytes) {
             if parameters
                 .insert(name.clone().into_owned(), value.into_owned())
                 .is_some()

@@ -4,7 +4,9 @@
 //! `aud: "account"`, `exp`, `iat`, `jti`, `typ: "Bearer"`, `preferred_username`,
 //! `realm_access.roles`, `scope` and, for user sessions, `sid`. Refresh tokens carry
 //! `typ: "Refresh"` and `aud` = the issuer, so no resource server accepts them as access
-//! tokens. The token response matches Keycloak's JSON field for field.
+//! tokens. ID tokens (code flow and refreshes of it) carry `typ: "ID"`, `aud` = the client,
+//! `azp`, `sid`, `auth_time`, `preferred_username` and the request's `nonce`. The token
+//! response matches Keycloak's JSON field for field.
 
 use std::fmt;
 use std::time::Duration;
@@ -38,6 +40,9 @@ pub struct TokenResponse {
     /// A refresh token, for user sessions only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// An OpenID Connect ID token, for the authorization-code grant and its refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     /// Always `Bearer`.
     pub token_type: String,
     /// Keycloak's revocation policy timestamp; always 0 here.
@@ -60,6 +65,7 @@ impl fmt::Debug for TokenResponse {
                 "refresh_token",
                 &self.refresh_token.as_ref().map(|_| "[redacted]"),
             )
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
             .field("token_type", &self.token_type)
             .field("session_state", &self.session_state)
             .field("scope", &self.scope)
@@ -84,6 +90,23 @@ struct AccessTokenClaims<'a> {
     sid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: String,
+    aud: &'a str,
+    azp: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    jti: String,
+    typ: &'static str,
+    sid: String,
+    preferred_username: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -115,6 +138,14 @@ pub(crate) struct Grant<'a> {
     pub(crate) client_id: &'a str,
     /// The user session (`sid`); `None` for service accounts, which get no refresh token.
     pub(crate) session: Option<Uuid>,
+    /// `Some` for an ID token beside the access token, with the request's nonce if any.
+    pub(crate) id_token: Option<IdTokenRequest<'a>>,
+}
+
+/// An ID token is wanted: the authorization request's `nonce`, if it had one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdTokenRequest<'a> {
+    pub(crate) nonce: Option<&'a str>,
 }
 
 /// How long minted tokens live.
@@ -166,8 +197,29 @@ pub(crate) fn mint(
             },
         )?),
     };
+    let id_token = match (grant.id_token, grant.session) {
+        (Some(request), Some(session)) => Some(sign(
+            key,
+            &IdTokenClaims {
+                iss: issuer,
+                sub: grant.subject.to_string(),
+                aud: grant.client_id,
+                azp: grant.client_id,
+                exp: issued_at + seconds(lifetimes.access),
+                iat: issued_at,
+                auth_time: issued_at,
+                jti: Uuid::new_v4().to_string(),
+                typ: "ID",
+                sid: session.to_string(),
+                preferred_username: grant.username,
+                nonce: request.nonce,
+            },
+        )?),
+        _ => None,
+    };
     Ok(TokenResponse {
         access_token,
+        id_token,
         expires_in: lifetimes.access.as_secs(),
         refresh_expires_in: if refresh_token.is_some() {
             lifetimes.refresh.as_secs()
@@ -180,6 +232,30 @@ pub(crate) fn mint(
         session_state: grant.session.map(|session| session.to_string()),
         scope: SCOPE.to_owned(),
     })
+}
+
+/// The `sid` of an ID token this issuer minted for `client_id`, expired or not (logout's
+/// `id_token_hint` may be an old one).
+pub(crate) fn id_token_session(
+    key: &SigningKey,
+    issuer: &str,
+    client_id: &str,
+    token: &str,
+) -> Option<Uuid> {
+    #[derive(Deserialize)]
+    struct Hint {
+        typ: String,
+        sid: Uuid,
+    }
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_required_spec_claims(&["iss", "aud", "sub"]);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[client_id]);
+    validation.validate_exp = false;
+    let hint = jsonwebtoken::decode::<Hint>(token, &key.decoding_key, &validation)
+        .ok()?
+        .claims;
+    (hint.typ == "ID").then_some(hint.sid)
 }
 
 /// The claims of a refresh token this issuer minted and that is still valid, if it is one.

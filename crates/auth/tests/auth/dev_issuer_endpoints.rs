@@ -43,9 +43,21 @@ async fn discovery_names_the_issuer_and_its_endpoints() {
     let grants = document["grant_types_supported"].as_array().unwrap();
     assert!(grants.contains(&"password".into()) && grants.contains(&"client_credentials".into()));
 
-    let authorize = format!("{issuer}/protocol/openid-connect/auth");
-    let status = running.http.get(authorize).send().await.unwrap().status();
-    assert_eq!(status.as_u16(), 501);
+    assert!(
+        grants.contains(&"authorization_code".into()) && grants.contains(&"refresh_token".into())
+    );
+    assert_eq!(
+        document["authorization_endpoint"],
+        format!("{issuer}/protocol/openid-connect/auth")
+    );
+    assert_eq!(
+        document["end_session_endpoint"],
+        format!("{issuer}/protocol/openid-connect/logout")
+    );
+    assert_eq!(
+        document["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
 }
 
 #[tokio::test]
@@ -166,7 +178,7 @@ async fn bad_requests_get_oauth_errors_and_never_a_5xx() {
                 ("client_id", "orderflow-web"),
             ],
             400,
-            "unsupported_grant_type",
+            "invalid_request",
         ),
         (
             &[("grant_type", "urn:made-up")],

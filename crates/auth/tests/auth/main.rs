@@ -3,6 +3,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod browser_login;
 mod dev_issuer_endpoints;
 mod key_discovery;
 mod support;

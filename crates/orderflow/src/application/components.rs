@@ -31,7 +31,8 @@ impl Application {
             None => {
                 let dev_issuer = app
                     .dev_issuer(&args.common.data_dir, args.users.as_deref())
-                    .await?;
+                    .await?
+                    .with_redirect_uris(args.redirect_uris.clone());
                 app.banner.push(format!(
                     "identity:  {} (dev issuer)",
                     dev_issuer.issuer_url()
@@ -71,6 +72,7 @@ impl Application {
             )
             .await?;
         app.router = std::mem::take(&mut app.router).merge(gateway_routes(gateway));
+        app.add_console(&issuer);
         // `up`'s readiness is the orders API's (the in-process bus subscribes at once).
         let _relay_subscribed = app.add_hub(validator, bus);
         Ok(app)
@@ -116,6 +118,8 @@ impl Application {
             .add_gateway(&args.backend, &args.common.data_dir, validator, bus)
             .await?;
         app.router = gateway_router(gateway);
+        let issuer = configured_issuer(&args.backend, "gateway")?;
+        app.add_console(&issuer);
         app.banner
             .push(format!("health:    {}/health/ready", app.base_url));
         Ok(app)
@@ -139,7 +143,8 @@ impl Application {
         let mut app = Application::new(listener, base_url, args.common.connection_limits());
         let dev_issuer = app
             .dev_issuer(&args.common.data_dir, args.users.as_deref())
-            .await?;
+            .await?
+            .with_redirect_uris(args.redirect_uris);
         app.banner
             .push(format!("issuer:    {}", dev_issuer.issuer_url()));
         // Loaded above, before anything is served: ready from the start.

@@ -7,7 +7,8 @@
 //! The wiring is one file per slice: `orders` (the orders API, its search
 //! projection and rebuilds, the command consumer, the two outboxes),
 //! `gateway` (its read model and consumers), `hub` (the push hub and its
-//! relay), `components` (which slices each command runs).
+//! relay), `console` (the web console's static files, in `up` and `gateway`),
+//! `components` (which slices each command runs).
 //!
 //! Every listener also serves `GET /metrics` (see `prometheus`), and every
 //! request is counted and timed by its matched route.
@@ -17,6 +18,7 @@
 //! batches (a subscription never acknowledges a half-handled batch).
 
 mod components;
+mod console;
 mod gateway;
 mod hub;
 mod orders;
