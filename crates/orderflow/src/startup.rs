@@ -28,6 +28,7 @@ use orderflow_app::messaging::run_consumer;
 use orderflow_app::orders::OrderHandlers;
 use orderflow_app::orders::search::OrderSearch;
 use orderflow_app::ports::FreshIndexes;
+use orderflow_app::ports::PushInbox;
 use orderflow_app::ports::SystemClock;
 use orderflow_app::ports::bus::{MessageBus, SubscriptionSpec};
 use orderflow_app::projections::search::rebuild::{
@@ -49,8 +50,8 @@ use crate::cli::{BackendArgs, IdpArgs, ServiceArgs, UpArgs};
 use crate::health::health_router;
 use crate::prometheus::{self, ScrapeSources, metrics_router};
 use crate::settings::{
-    IndexKind, Stores, open_bus, open_read_model, open_search_index, open_stores, public_url,
-    token_validator,
+    IndexKind, Stores, open_bus, open_inbox, open_read_model, open_search_index, open_stores,
+    public_url, token_validator,
 };
 
 /// How long the hub waits for a client to acknowledge a push.
@@ -178,7 +179,8 @@ impl Application {
             .await?;
         app.router = std::mem::take(&mut app.router).merge(gateway_routes(gateway));
         // `up`'s readiness is the orders API's (the in-process bus subscribes at once).
-        let _relay_subscribed = app.add_hub(validator, bus);
+        let inbox = app.open_inbox(&args.backend, &args.common.data_dir).await?;
+        let _relay_subscribed = app.add_hub(validator, bus, inbox);
         Ok(app)
     }
 
@@ -230,7 +232,8 @@ impl Application {
     /// The push hub alone: its issuer must be configured.
     pub(crate) async fn push_hub(args: ServiceArgs) -> anyhow::Result<Self> {
         let (mut app, validator, bus) = Self::component(&args, "push-hub").await?;
-        let subscribed = app.add_hub(validator, bus);
+        let inbox = app.open_inbox(&args.backend, &args.common.data_dir).await?;
+        let subscribed = app.add_hub(validator, bus, inbox);
         let health = health_router(subscribed, "the broker subscription is not in place yet");
         app.router = std::mem::take(&mut app.router).merge(health);
         app.banner
@@ -259,6 +262,17 @@ impl Application {
         app.banner
             .push(format!("health:    {}/health/ready", app.base_url));
         Ok(app)
+    }
+
+    /// The hub's push inbox, described in the banner.
+    async fn open_inbox(
+        &mut self,
+        backend: &BackendArgs,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<Arc<dyn PushInbox>> {
+        let (inbox, description) = open_inbox(backend, data_dir).await?;
+        self.banner.push(format!("inbox:     {description}"));
+        Ok(inbox)
     }
 
     async fn open_bus(&mut self, backend: &BackendArgs) -> anyhow::Result<Arc<dyn MessageBus>> {
@@ -444,8 +458,9 @@ impl Application {
         &mut self,
         validator: TokenValidator,
         bus: Arc<dyn MessageBus>,
+        inbox: Arc<dyn PushInbox>,
     ) -> watch::Receiver<bool> {
-        let hub = PushHub::new(validator, HubConfig::default());
+        let hub = PushHub::with_inbox(validator, HubConfig::default(), inbox);
         let relay = start_push_relay(hub.clone(), bus, PUSH_ACK_TIMEOUT, self.stopped());
         let subscribed = relay.subscribed();
         self.workers.push(tokio::spawn(relay.stopped()));
