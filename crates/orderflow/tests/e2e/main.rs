@@ -6,6 +6,7 @@ mod cli;
 mod flows;
 mod gateway;
 mod health;
+mod inbox;
 mod metrics;
 mod push_publisher;
 mod support;
