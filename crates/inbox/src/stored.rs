@@ -60,11 +60,11 @@ pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, InboxError> {
 }
 
 /// The users of a push, each once, in their first order.
-pub(crate) fn distinct(users: &[String]) -> Vec<&str> {
+pub(crate) fn distinct<S: AsRef<str>>(users: &[S]) -> Vec<&str> {
     let mut seen = std::collections::HashSet::new();
     users
         .iter()
-        .map(String::as_str)
+        .map(AsRef::as_ref)
         .filter(|user| seen.insert(*user))
         .collect()
 }

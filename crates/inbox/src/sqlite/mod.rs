@@ -22,7 +22,7 @@ use orderflow_app::ports::{
     InboxBounds, InboxEntry, InboxError, InboxPush, Pruned, PushInbox, Recorded,
 };
 use orderflow_sqlite::{ReadPool, ReadPoolError};
-use rusqlite::{Connection, ErrorCode, params};
+use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -92,18 +92,7 @@ fn open_writer(path: &Path) -> Result<Connection, OpenError> {
 
 /// A SQLite error as the port reports it: busy, locked, I/O or memory failures may pass.
 pub(crate) fn port_error(error: &rusqlite::Error) -> InboxError {
-    let transient = matches!(
-        error.sqlite_error_code(),
-        Some(
-            ErrorCode::DatabaseBusy
-                | ErrorCode::DatabaseLocked
-                | ErrorCode::SystemIoFailure
-                | ErrorCode::DiskFull
-                | ErrorCode::CannotOpen
-                | ErrorCode::OutOfMemory
-        )
-    );
-    if transient {
+    if orderflow_sqlite::is_transient(error) {
         InboxError::Unavailable(format!("sqlite: {error}"))
     } else {
         InboxError::Internal(format!("sqlite: {error}"))

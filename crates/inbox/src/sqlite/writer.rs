@@ -71,14 +71,7 @@ pub(crate) fn spawn(connection: Connection) -> std::io::Result<mpsc::Sender<Comm
 }
 
 fn run(mut connection: Connection, mut commands: mpsc::Receiver<Command>) {
-    while let Some(first) = commands.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match commands.try_recv() {
-                Ok(command) => batch.push(command),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = orderflow_sqlite::next_batch(&mut commands, MAX_BATCH) {
         match write_batch(&mut connection, &batch) {
             Ok(outcomes) => {
                 for (command, outcome) in batch.into_iter().zip(outcomes) {
@@ -127,7 +120,7 @@ fn apply(connection: &Connection, write: &Write) -> rusqlite::Result<Outcome> {
             }
             let mut dropped = 0;
             let mut drop_over = connection.prepare_cached(DROP_OVER_COUNT)?;
-            for user in distinct_refs(users) {
+            for user in distinct(&users) {
                 dropped += drop_over.execute(params![user, max_per_user, DROPPED, PENDING])?;
             }
             Ok(Outcome::Recorded(Recorded {
@@ -161,12 +154,4 @@ fn apply(connection: &Connection, write: &Write) -> rusqlite::Result<Outcome> {
             }))
         }
     }
-}
-
-fn distinct_refs(users: Vec<&str>) -> Vec<&str> {
-    let mut seen = std::collections::HashSet::new();
-    users
-        .into_iter()
-        .filter(|user| seen.insert(*user))
-        .collect()
 }
