@@ -10,9 +10,9 @@
 //!   resolves; [`PushRelay::subscribed`] turns true once it is in place (the hub's readiness);
 //! - deliveries are taken in the broker's order and each is queued on its users' connections
 //!   at once ([`PushHub::start_push`]), so every connection gets its pushes in order; the
-//!   acknowledgements are then awaited concurrently, one task per delivery, and the broker is
-//!   acknowledged once every connection of that delivery has answered or timed out — without
-//!   holding up the next delivery. No connection, user or message delays another user's push;
+//!   acknowledgements are then awaited concurrently, one task per delivery, and (without an
+//!   inbox) the broker is acknowledged once every connection of that delivery has answered or
+//!   timed out — without holding up the next delivery. No connection, user or message delays another user's push;
 //! - at most [`IN_FLIGHT`] deliveries wait for their acknowledgements at once (the prefetch
 //!   is the same number, so the broker sends no more). Sizing: at 500 pushes/s over 1,000
 //!   users of whom 10 are frozen, 1 % of the pushes (5/s) go to a frozen connection and each
