@@ -144,6 +144,8 @@ async fn serve(
         return;
     };
     tracing::info!("hub connection opened");
+    // The user's missed pushes, oldest first, alongside the live ones.
+    crate::inbox::replay(&hub, &registration.handle);
 
     let mut ending = None;
     for record in early_records {

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use orderflow_app::ports::PushInbox;
 use orderflow_auth::TokenValidator;
 use serde_json::Value;
 
@@ -58,6 +59,8 @@ pub(crate) struct HubState {
     pub(crate) negotiations: Negotiations,
     /// Acknowledgements awaited right now, across the hub.
     pending_acknowledgements: Arc<AcknowledgementBudget>,
+    /// The users' durable inbox, when pushes are kept for users who miss them.
+    pub(crate) inbox: Option<Arc<dyn PushInbox>>,
 }
 
 /// Counts the acknowledgements awaited across the hub, up to a bound.
@@ -90,8 +93,27 @@ impl Drop for AcknowledgementSlot {
 }
 
 impl PushHub {
-    /// A hub that authenticates clients with `validator`.
+    /// A hub that authenticates clients with `validator`, without an inbox: a push reaches
+    /// only the connections live when it is relayed.
     pub fn new(validator: TokenValidator, config: HubConfig) -> Self {
+        Self::build(validator, config, None)
+    }
+
+    /// A hub whose relay records every push in `inbox` before acknowledging the broker, and
+    /// which replays a user's unacknowledged pushes when they connect (see `inbox`).
+    pub fn with_inbox(
+        validator: TokenValidator,
+        config: HubConfig,
+        inbox: Arc<dyn PushInbox>,
+    ) -> Self {
+        Self::build(validator, config, Some(inbox))
+    }
+
+    fn build(
+        validator: TokenValidator,
+        config: HubConfig,
+        inbox: Option<Arc<dyn PushInbox>>,
+    ) -> Self {
         let negotiations = Negotiations::new(
             config.negotiation_ttl,
             config.max_pending_negotiations,
@@ -109,8 +131,14 @@ impl PushHub {
                 registry,
                 negotiations,
                 pending_acknowledgements,
+                inbox,
             }),
         }
+    }
+
+    /// The users' durable inbox, if this hub keeps one.
+    pub fn inbox(&self) -> Option<&Arc<dyn PushInbox>> {
+        self.inner.inbox.as_ref()
     }
 
     /// The limits and timings in force.

@@ -11,8 +11,15 @@
 //!   connection at once ([`PushHub::start_push`]) and its acknowledgements are awaited
 //!   afterwards ([`PendingPush::finish`]), so no connection's silence delays another's push.
 //! - [`start_push_relay`] consumes the bus: each delivery is queued in the broker's order,
-//!   then awaited concurrently with the others (up to [`RELAY_IN_FLIGHT`]), and the broker is
-//!   acknowledged when all its connections answered or timed out.
+//!   then awaited concurrently with the others (up to [`RELAY_IN_FLIGHT`]); the broker is
+//!   acknowledged once the push is in the inbox, or, without one, when all its connections
+//!   answered or timed out.
+//! - With a durable inbox ([`PushHub::with_inbox`], the port
+//!   [`orderflow_app::ports::PushInbox`]), the relay records each push for every subscriber
+//!   before it acknowledges the broker, a connection's acknowledgement marks it acknowledged,
+//!   and a user who connects (to any instance sharing the inbox) is replayed, oldest first,
+//!   every push none of their connections acknowledged: offline, a frozen tab, a crashed or
+//!   restarted instance lose nothing.
 //! - Isolation: no connection, user or message can delay another user's push. A frozen tab
 //!   fills only its own bounded outgoing buffer (messages and bytes), and is closed with an
 //!   error when that is full; a client that never answers client results (`signalrcore`) is
@@ -30,7 +37,7 @@
 //! (negotiated ids), `router` (HTTP and authentication), `handshake` (the first record),
 //! `connection` (one task per socket), `handle` (a connection's bounded outgoing buffer and
 //! awaited invocations), `registry` (who is connected), `hub` (push and shutdown), `relay`
-//! (broker → hub).
+//! (broker → hub), `inbox` (record, acknowledge, replay, prune).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -40,6 +47,7 @@ mod error;
 mod handle;
 mod handshake;
 mod hub;
+mod inbox;
 mod negotiate;
 mod protocol;
 mod registry;

@@ -10,9 +10,9 @@
 //!   resolves; [`PushRelay::subscribed`] turns true once it is in place (the hub's readiness);
 //! - deliveries are taken in the broker's order and each is queued on its users' connections
 //!   at once ([`PushHub::start_push`]), so every connection gets its pushes in order; the
-//!   acknowledgements are then awaited concurrently, one task per delivery, and the broker is
-//!   acknowledged once every connection of that delivery has answered or timed out — without
-//!   holding up the next delivery. No connection, user or message delays another user's push;
+//!   acknowledgements are then awaited concurrently, one task per delivery, and (without an
+//!   inbox) the broker is acknowledged once every connection of that delivery has answered or
+//!   timed out — without holding up the next delivery. No connection, user or message delays another user's push;
 //! - at most [`IN_FLIGHT`] deliveries wait for their acknowledgements at once (the prefetch
 //!   is the same number, so the broker sends no more). Sizing: at 500 pushes/s over 1,000
 //!   users of whom 10 are frozen, 1 % of the pushes (5/s) go to a frozen connection and each
@@ -21,6 +21,12 @@
 //!   room for seven times as many frozen users, and fewer are held in practice: a connection
 //!   that never answered stops being awaited after two timeouts (see `handle`), and a frozen
 //!   one is closed at the client timeout (30 s) or when its outgoing buffer is full;
+//! - with an inbox ([`PushHub::with_inbox`]), the deliveries already here are taken together
+//!   and recorded in it for each subscriber in one write, *before* anything is pushed or
+//!   acknowledged; the broker is acknowledged right after, then the pushes go out, and a push a
+//!   connection of its user acknowledged is marked so in the inbox. A crash between the write
+//!   and the broker's acknowledgement only repeats the write (idempotent by user and message
+//!   id: every instance writes the same one row per user); the inbox's pruning runs beside;
 //! - a repeated message id within the window is acknowledged without pushing again; a message
 //!   that does not decode is rejected to the dead-letter queue;
 //! - when the shutdown future resolves, no new delivery is taken, and the ones in flight are
@@ -31,12 +37,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orderflow_app::messaging::Deduplicator;
+use orderflow_app::ports::InboxPush;
 use orderflow_app::ports::bus::{Delivery, MessageSubscriber, QueueSubscription, SubscriptionSpec};
 use orderflow_app::push::{PUSH_UPDATE_ROUTING_PREFIX, PushUpdateIntegrationMessage};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::PushHub;
+use uuid::Uuid;
+
+use crate::{PendingPush, PushHub, PushReport};
 
 /// Messages remembered for de-duplication.
 const DEDUP_CAPACITY: usize = 100_000;
@@ -128,6 +137,7 @@ async fn relay(
 ) {
     let mut seen = Deduplicator::new(DEDUP_CAPACITY, DEDUP_WINDOW);
     let mut in_flight = JoinSet::new();
+    let pruning = hub.inbox().cloned().map(crate::inbox::spawn_pruning);
     loop {
         tokio::select! {
             biased;
@@ -138,62 +148,130 @@ async fn relay(
                 }
             }
             delivery = subscription.next(), if in_flight.len() < usize::from(IN_FLIGHT) => {
-                let Some(delivery) = delivery else { break };
-                in_flight.spawn(start(hub, delivery, &mut seen, ack_timeout));
+                let Some(first) = delivery else { break };
+                // Everything already here, in the broker's order, recorded in one write.
+                let mut batch = vec![decode(first, &mut seen)];
+                while in_flight.len() + batch.len() < usize::from(IN_FLIGHT) {
+                    let Some(next) = subscription.try_next() else { break };
+                    batch.push(decode(next, &mut seen));
+                }
+                if let Some(inbox) = hub.inbox() {
+                    let pushes: Vec<InboxPush> = batch.iter().filter_map(Decoded::inbox_push).collect();
+                    if !pushes.is_empty()
+                        && !crate::inbox::record_durably(&**inbox, &pushes, shutdown).await
+                    {
+                        // Not acknowledged: the broker redelivers them.
+                        break;
+                    }
+                }
+                for decoded in batch {
+                    in_flight.spawn(start(hub, decoded, ack_timeout));
+                }
             }
         }
     }
     while in_flight.join_next().await.is_some() {}
+    if let Some(pruning) = pruning {
+        pruning.abort();
+    }
 }
 
-/// Queues `delivery`'s push on every connection now; the returned future awaits the
-/// acknowledgements and then settles the delivery with the broker.
-fn start(
-    hub: &PushHub,
-    delivery: Delivery,
-    seen: &mut Deduplicator,
-    ack_timeout: Duration,
-) -> impl Future<Output = ()> + Send + 'static {
-    let started = match delivery.message.decode::<PushUpdateIntegrationMessage>() {
+/// A delivery and what it carries.
+enum Decoded {
+    /// Not a push update: dead-lettered.
+    Undecodable(Delivery),
+    /// Seen within the de-duplication window: acknowledged without pushing.
+    Repeat(Delivery),
+    Push(Delivery, PushUpdateIntegrationMessage),
+}
+
+impl Decoded {
+    fn inbox_push(&self) -> Option<InboxPush> {
+        let Decoded::Push(_, message) = self else {
+            return None;
+        };
+        Some(InboxPush {
+            message_id: message.message_id,
+            user_ids: message.subscriber_ids.clone(),
+            argument: message.push_update_argument().to_string(),
+        })
+    }
+}
+
+fn decode(delivery: Delivery, seen: &mut Deduplicator) -> Decoded {
+    match delivery.message.decode::<PushUpdateIntegrationMessage>() {
         Err(error) => {
             tracing::warn!(%error, message_id = %delivery.message.id, "undecodable push update, dead-lettering");
-            Err(())
+            Decoded::Undecodable(delivery)
         }
         Ok(message) if seen.is_duplicate(message.message_id) => {
             tracing::debug!(message_id = %message.message_id, "repeated push update skipped");
-            Ok(None)
+            Decoded::Repeat(delivery)
         }
         Ok(message) => {
             seen.record(message.message_id);
+            Decoded::Push(delivery, message)
+        }
+    }
+}
+
+/// Queues the push on every connection now; the returned future settles the delivery with
+/// the broker — at once when the inbox holds the push, else once the connections answered —
+/// and marks the push acknowledged in the inbox for the users who answered.
+fn start(
+    hub: &PushHub,
+    decoded: Decoded,
+    ack_timeout: Duration,
+) -> impl Future<Output = ()> + Send + 'static {
+    let inbox = hub.inbox().cloned();
+    let started = match decoded {
+        Decoded::Undecodable(delivery) => Err(delivery),
+        Decoded::Repeat(delivery) => Ok((delivery, None)),
+        Decoded::Push(delivery, message) => {
             let pending = hub.start_push(
                 &message.subscriber_ids,
                 message.push_update_argument(),
                 ack_timeout,
             );
-            Ok(Some((message.message_id, pending)))
+            Ok((delivery, Some((message.message_id, pending))))
         }
     };
     async move {
         let settled = match started {
-            Err(()) => delivery.reject().await,
-            Ok(None) => delivery.ack().await,
-            Ok(Some((message_id, pending))) => {
-                let report = pending.finish().await;
-                tracing::debug!(
-                    %message_id,
-                    delivered = report.delivered.len(),
-                    timed_out = report.timed_out.len(),
-                    unacknowledged = report.unacknowledged.len(),
-                    "push update relayed"
-                );
-                delivery.ack().await
-            }
+            Err(delivery) => delivery.reject().await,
+            Ok((delivery, None)) => delivery.ack().await,
+            Ok((delivery, Some((message_id, pending)))) => match inbox {
+                Some(inbox) => {
+                    // Durable in the inbox already: the broker need not wait for the clients.
+                    let settled = delivery.ack().await;
+                    let report = finish(message_id, pending).await;
+                    crate::inbox::acknowledge_delivered(&*inbox, message_id, &report).await;
+                    settled
+                }
+                None => {
+                    finish(message_id, pending).await;
+                    delivery.ack().await
+                }
+            },
         };
         if let Err(error) = settled {
-            // The broker will redeliver; the de-duplicator drops the repeat.
+            // The broker will redeliver; the de-duplicator (and the inbox) drop the repeat.
             tracing::warn!(%error, "cannot settle a push update");
         }
     }
+}
+
+/// Awaits the push's acknowledgements.
+async fn finish(message_id: Uuid, pending: PendingPush) -> PushReport {
+    let report = pending.finish().await;
+    tracing::debug!(
+        %message_id,
+        delivered = report.delivered.len(),
+        timed_out = report.timed_out.len(),
+        unacknowledged = report.unacknowledged.len(),
+        "push update relayed"
+    );
+    report
 }
 
 #[cfg(test)]

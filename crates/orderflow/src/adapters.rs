@@ -1,6 +1,6 @@
 //! Opening the adapters the settings name, as running parts: the public
-//! URL, the event store and the gateway's read model (SQLite unless a
-//! database URL is set), the bus
+//! URL, the event store, the gateway's read model and the hub's push inbox
+//! (SQLite unless a database URL is set), the bus
 //! (in-process unless an AMQP URL is set) and the token validator (the dev
 //! issuer unless an OIDC issuer is set — then that one, and only that one).
 
@@ -11,10 +11,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use orderflow_app::ports::bus::MessageBus;
 use orderflow_app::ports::{
-    CheckpointStore, EventStore, Leases, OrderReadModel, Position, SearchIndex,
+    CheckpointStore, EventStore, InboxBounds, Leases, OrderReadModel, Position, PushInbox,
+    SearchIndex,
 };
 use orderflow_auth::{DEV_AUDIENCE, TokenValidator, ValidatorConfig, default_http_client};
 use orderflow_bus::{InProcessBus, InProcessConfig, RabbitBus, RabbitConfig};
+use orderflow_inbox::{PostgresInbox, SharedClock, SqliteInbox};
 use orderflow_read_model::{PostgresReadModel, SqliteReadModel};
 use orderflow_search::tantivy_index::generations::directory_in_use;
 use orderflow_search::{PostgresSearchIndex, TantivySearchIndex};
@@ -167,6 +169,38 @@ pub(crate) async fn open_read_model(
         .await
         .context("cannot open the gateway's SQLite read model")?;
     Ok((Arc::new(read_model), format!("SQLite {}", path.display())))
+}
+
+/// The hub's push inbox (PostgreSQL with a database URL, shared by every hub instance, else
+/// SQLite in the data dir), and a line describing it.
+pub(crate) async fn open_inbox(
+    backend: &BackendArgs,
+    data_dir: &Path,
+) -> anyhow::Result<(Arc<dyn PushInbox>, String)> {
+    let bounds = InboxBounds {
+        max_per_user: backend.inbox_max_per_user.max(1),
+        max_age: std::time::Duration::from_secs(backend.inbox_max_age_hours.max(1) * 3600),
+    };
+    let limits = format!(
+        "{} per user, {} h",
+        bounds.max_per_user, backend.inbox_max_age_hours
+    );
+    if let Some(url) = &backend.database_url {
+        let inbox = PostgresInbox::connect(url, bounds, SharedClock::system())
+            .await
+            .context("cannot open the hub's PostgreSQL push inbox")?;
+        return Ok((Arc::new(inbox), format!("PostgreSQL ({limits})")));
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let path = data_dir.join("inbox.sqlite");
+    let inbox = SqliteInbox::open(&path, bounds, SharedClock::system())
+        .await
+        .context("cannot open the hub's SQLite push inbox")?;
+    Ok((
+        Arc::new(inbox),
+        format!("SQLite {} ({limits})", path.display()),
+    ))
 }
 
 /// The message bus, and a line describing it.

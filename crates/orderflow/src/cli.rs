@@ -179,6 +179,12 @@ pub struct BackendArgs {
         default_value_t = 60_000
     )]
     pub search_rebuild_grace_ms: u64,
+    /// Unacknowledged pushes the hub's inbox keeps per user; past it the oldest are dropped.
+    #[arg(long, env = "ORDERFLOW_INBOX_MAX_PER_USER", default_value_t = 1_000)]
+    pub inbox_max_per_user: u32,
+    /// How long the hub's inbox keeps an unacknowledged push, in hours (default 7 days).
+    #[arg(long, env = "ORDERFLOW_INBOX_MAX_AGE_HOURS", default_value_t = 168)]
+    pub inbox_max_age_hours: u64,
 }
 
 #[derive(Debug, Args)]

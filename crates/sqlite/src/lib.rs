@@ -7,12 +7,20 @@
 //! * [`ReadPool`]: read-only connections to the same file, opened on demand,
 //!   used on Tokio's blocking threads; in WAL mode each read sees a
 //!   consistent snapshot of what was committed before it started.
+//! * [`migrate`]: a component's versioned migrations, in a version table of its own.
+//! * [`next_batch`]: what a single writer thread takes for one group commit.
+//! * [`is_transient`]: whether retrying a failed SQLite call may help.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod schema;
+
+pub use schema::{SchemaError, migrate};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use tokio::sync::mpsc;
 
 /// Idle read connections beyond this many are closed.
 const MAX_IDLE_READERS: usize = 8;
@@ -35,6 +43,37 @@ pub fn open_durable_writer(path: &Path) -> rusqlite::Result<Connection> {
          {BUSY_TIMEOUT}"
     ))?;
     Ok(connection)
+}
+
+/// Blocks for the next command of a writer thread, then takes every one already queued, up
+/// to `max` in all: one batch for one transaction. `None` once every sender is gone.
+pub fn next_batch<T>(commands: &mut mpsc::Receiver<T>, max: usize) -> Option<Vec<T>> {
+    let first = commands.blocking_recv()?;
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match commands.try_recv() {
+            Ok(command) => batch.push(command),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+/// Whether retrying may help: the file is busy, locked, or the disk or memory failed;
+/// everything else is a bug or corrupt data.
+pub fn is_transient(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(
+            ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DiskFull
+                | ErrorCode::CannotOpen
+                | ErrorCode::OutOfMemory
+                | ErrorCode::FileLockingProtocolFailed
+        )
+    )
 }
 
 /// Why a pooled read did not run.

@@ -4,6 +4,7 @@ pub mod bus;
 pub mod clock;
 pub mod event_store;
 pub mod fresh_indexes;
+pub mod inbox;
 pub mod lease;
 pub mod read_model;
 pub mod search;
@@ -14,6 +15,7 @@ pub use bus::{
 };
 pub use clock::{Clock, SystemClock};
 pub use fresh_indexes::{FreshIndexes, RebuildError};
+pub use inbox::{InboxBounds, InboxEntry, InboxError, InboxPush, Pruned, PushInbox, Recorded};
 pub use lease::{Lease, Leases};
 
 pub use event_store::{

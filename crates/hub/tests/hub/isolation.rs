@@ -7,77 +7,18 @@
 //! "Promptly" below is [`PROMPTLY`], far under the acknowledgement timeout: a push that
 //! waited behind a frozen or silent client would arrive 5 s late at least.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use orderflow_app::ports::bus::{Message, MessageBus};
-use orderflow_app::push::{
-    PUSH_UPDATE_MESSAGE_KIND, PushUpdateIntegrationMessage, PushUpdatePayload,
-};
-use orderflow_bus::{InProcessBus, InProcessConfig};
-use orderflow_hub::{HubConfig, PushRelay, start_push_relay};
 use orderflow_testkit::signalr::SignalrClient;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::support::{PATIENCE, RawSocket, TestHub, user_id};
+use orderflow_hub::HubConfig;
+
+use crate::support::{PATIENCE, RawSocket, Relayed, TestHub, user_id};
 
 /// A push that did not wait for anybody's acknowledgement arrives well within this.
 const PROMPTLY: Duration = Duration::from_secs(1);
-
-/// The relay between an in-process bus and a test hub, stopped when dropped.
-struct Relayed {
-    bus: Arc<dyn MessageBus>,
-    _relay: PushRelay,
-    _stop: oneshot::Sender<()>,
-}
-
-impl Relayed {
-    async fn start(running: &TestHub) -> Self {
-        let bus: Arc<dyn MessageBus> = Arc::new(InProcessBus::new(InProcessConfig::default()));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let relay = start_push_relay(
-            running.hub.clone(),
-            bus.clone(),
-            HubConfig::DEFAULT_ACK_TIMEOUT,
-            async {
-                let _stopped = stopped.await;
-            },
-        );
-        let mut subscribed = relay.subscribed();
-        tokio::time::timeout(PATIENCE, subscribed.wait_for(|subscribed| *subscribed))
-            .await
-            .expect("the relay subscribes at once")
-            .unwrap();
-        Self {
-            bus,
-            _relay: relay,
-            _stop: stop,
-        }
-    }
-
-    /// Publishes an `order-confirmed` update of `order_id` for `username`; returns the
-    /// `PushUpdate` argument the client should receive.
-    async fn publish(&self, username: &str, order_id: &str) -> Value {
-        let message = PushUpdateIntegrationMessage {
-            message_id: uuid::Uuid::new_v4(),
-            subscriber_ids: vec![user_id(username)],
-            payload: PushUpdatePayload::OrderConfirmed {
-                order_id: order_id.to_owned(),
-            },
-        };
-        let argument = message.push_update_argument();
-        let published = Message::json(
-            PUSH_UPDATE_MESSAGE_KIND,
-            "push-update.order-confirmed",
-            &message,
-        )
-        .unwrap();
-        self.bus.publish(published).await.unwrap();
-        argument
-    }
-}
 
 /// A suspended tab: negotiates, completes the handshake, then never reads or answers again.
 async fn frozen_tab(running: &TestHub, username: &str) -> RawSocket {

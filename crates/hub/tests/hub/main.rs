@@ -5,6 +5,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod inbox;
 mod interop;
 mod isolation;
 mod negotiate;

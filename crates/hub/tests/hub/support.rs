@@ -4,12 +4,19 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use orderflow_app::ports::PushInbox;
+use orderflow_app::ports::bus::{Message as BusMessage, MessageBus};
+use orderflow_app::push::{
+    PUSH_UPDATE_MESSAGE_KIND, PushUpdateIntegrationMessage, PushUpdatePayload,
+};
 use orderflow_auth::dev_issuer::stable_user_id;
 use orderflow_auth::{DevIssuer, TokenValidator, ValidatorConfig, default_http_client};
-use orderflow_hub::{HubConfig, PushHub, hub_router};
+use orderflow_bus::{InProcessBus, InProcessConfig};
+use orderflow_hub::{HubConfig, PushHub, PushRelay, hub_router, start_push_relay};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -59,6 +66,7 @@ pub(crate) struct TestHub {
     pub(crate) issuer: DevIssuer,
     validator: TokenValidator,
     config: HubConfig,
+    inbox: Option<Arc<dyn PushInbox>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -69,6 +77,14 @@ impl TestHub {
     }
 
     pub(crate) async fn start_with(config: HubConfig) -> Self {
+        Self::start_with_inbox(config, None).await
+    }
+
+    /// A hub keeping `inbox` (it survives [`Self::restart`], as a database would).
+    pub(crate) async fn start_with_inbox(
+        config: HubConfig,
+        inbox: Option<Arc<dyn PushInbox>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let base_url = format!("http://{address}");
@@ -84,13 +100,14 @@ impl TestHub {
             ValidatorConfig::new(issuer.issuer_url()).with_leeway(Duration::from_secs(1)),
             default_http_client().unwrap(),
         );
-        let hub = PushHub::new(validator.clone(), config.clone());
+        let hub = build_hub(&validator, &config, inbox.as_ref());
         let mut running = Self {
             hub,
             address,
             issuer,
             validator,
             config,
+            inbox,
             stop: None,
             server: None,
         };
@@ -126,7 +143,7 @@ impl TestHub {
                 .unwrap();
         }
         let listener = TcpListener::bind(self.address).await.unwrap();
-        self.hub = PushHub::new(self.validator.clone(), self.config.clone());
+        self.hub = build_hub(&self.validator, &self.config, self.inbox.as_ref());
         self.serve(listener);
     }
 
@@ -191,6 +208,76 @@ impl TestHub {
         let mut client = HubClient::new(socket);
         client.handshake().await;
         client
+    }
+}
+
+fn build_hub(
+    validator: &TokenValidator,
+    config: &HubConfig,
+    inbox: Option<&Arc<dyn PushInbox>>,
+) -> PushHub {
+    match inbox {
+        Some(inbox) => PushHub::with_inbox(validator.clone(), config.clone(), inbox.clone()),
+        None => PushHub::new(validator.clone(), config.clone()),
+    }
+}
+
+/// The relay between an in-process bus and a test hub, stopped when dropped.
+pub(crate) struct Relayed {
+    pub(crate) bus: Arc<dyn MessageBus>,
+    _relay: PushRelay,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Relayed {
+    /// A relay to `running` from a bus of its own, with the default acknowledgement timeout.
+    pub(crate) async fn start(running: &TestHub) -> Self {
+        let bus: Arc<dyn MessageBus> = Arc::new(InProcessBus::new(InProcessConfig::default()));
+        Self::start_on(bus, &running.hub, HubConfig::DEFAULT_ACK_TIMEOUT).await
+    }
+
+    /// A relay to `hub` from `bus` (hub instances sharing one bus each have their own
+    /// queue), subscribed when this returns.
+    pub(crate) async fn start_on(
+        bus: Arc<dyn MessageBus>,
+        hub: &PushHub,
+        ack_timeout: Duration,
+    ) -> Self {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let relay = start_push_relay(hub.clone(), bus.clone(), ack_timeout, async {
+            let _stopped = stopped.await;
+        });
+        let mut subscribed = relay.subscribed();
+        tokio::time::timeout(PATIENCE, subscribed.wait_for(|subscribed| *subscribed))
+            .await
+            .expect("the relay subscribes at once")
+            .unwrap();
+        Self {
+            bus,
+            _relay: relay,
+            _stop: stop,
+        }
+    }
+
+    /// Publishes an `order-confirmed` update of `order_id` for `username`; returns the
+    /// `PushUpdate` argument the client should receive.
+    pub(crate) async fn publish(&self, username: &str, order_id: &str) -> Value {
+        let message = PushUpdateIntegrationMessage {
+            message_id: uuid::Uuid::new_v4(),
+            subscriber_ids: vec![user_id(username)],
+            payload: PushUpdatePayload::OrderConfirmed {
+                order_id: order_id.to_owned(),
+            },
+        };
+        let argument = message.push_update_argument();
+        let published = BusMessage::json(
+            PUSH_UPDATE_MESSAGE_KIND,
+            "push-update.order-confirmed",
+            &message,
+        )
+        .unwrap();
+        self.bus.publish(published).await.unwrap();
+        argument
     }
 }
 

@@ -74,7 +74,8 @@ impl Application {
         app.router = std::mem::take(&mut app.router).merge(gateway_routes(gateway));
         app.add_console(&issuer);
         // `up`'s readiness is the orders API's (the in-process bus subscribes at once).
-        let _relay_subscribed = app.add_hub(validator, bus);
+        let inbox = app.open_inbox(&args.backend, &args.common.data_dir).await?;
+        let _relay_subscribed = app.add_hub(validator, bus, inbox);
         Ok(app)
     }
 
@@ -128,7 +129,8 @@ impl Application {
     /// The push hub alone: its issuer must be configured.
     pub(super) async fn push_hub(args: ServiceArgs) -> anyhow::Result<Self> {
         let (mut app, validator, bus) = Self::component(&args, "push-hub").await?;
-        let subscribed = app.add_hub(validator, bus);
+        let inbox = app.open_inbox(&args.backend, &args.common.data_dir).await?;
+        let subscribed = app.add_hub(validator, bus, inbox);
         let health = health_router(subscribed, "the broker subscription is not in place yet");
         app.router = std::mem::take(&mut app.router).merge(health);
         app.banner

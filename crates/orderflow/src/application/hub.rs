@@ -1,14 +1,18 @@
-//! Wiring the push hub: the SignalR hub, its relay from the bus (which
-//! subscribes in the background, retrying), and its routes.
+//! Wiring the push hub: the SignalR hub with its durable push inbox, its
+//! relay from the bus (which subscribes in the background, retrying), and
+//! its routes.
 
 use std::sync::Arc;
 
+use orderflow_app::ports::PushInbox;
 use orderflow_app::ports::bus::MessageBus;
 use orderflow_auth::TokenValidator;
 use orderflow_hub::{HubConfig, PushHub, hub_router, start_push_relay};
 use tokio::sync::watch;
 
 use super::Application;
+use crate::adapters::open_inbox;
+use crate::cli::BackendArgs;
 
 impl Application {
     /// The SignalR hub and its relay from the bus (which subscribes in the background,
@@ -17,8 +21,9 @@ impl Application {
         &mut self,
         validator: TokenValidator,
         bus: Arc<dyn MessageBus>,
+        inbox: Arc<dyn PushInbox>,
     ) -> watch::Receiver<bool> {
-        let hub = PushHub::new(validator, HubConfig::default());
+        let hub = PushHub::with_inbox(validator, HubConfig::default(), inbox);
         let relay = start_push_relay(
             hub.clone(),
             bus,
@@ -33,5 +38,16 @@ impl Application {
             .push(format!("push hub:  {}/hubs/push-updates", self.base_url));
         self.hub = Some(hub);
         subscribed
+    }
+
+    /// The hub's push inbox, described in the banner.
+    pub(super) async fn open_inbox(
+        &mut self,
+        backend: &BackendArgs,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<Arc<dyn PushInbox>> {
+        let (inbox, description) = open_inbox(backend, data_dir).await?;
+        self.banner.push(format!("inbox:     {description}"));
+        Ok(inbox)
     }
 }

@@ -7,6 +7,7 @@ mod console;
 mod flows;
 mod gateway;
 mod health;
+mod inbox;
 mod metrics;
 mod push_publisher;
 mod support;

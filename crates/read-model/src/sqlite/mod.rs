@@ -29,7 +29,7 @@ use orderflow_app::ports::{
     CreatedOrder, GatewayOrder, OrderListPage, OrderListQuery, OrderReadModel, ReadModelError,
     StatusChange,
 };
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -91,22 +91,7 @@ fn open_writer(path: &Path) -> Result<Connection, OpenError> {
     Ok(connection)
 }
 
-/// Whether retrying may help: the file is busy, locked, or the disk or
-/// memory failed; everything else is a bug or corrupt data.
-pub(crate) fn is_transient(error: &rusqlite::Error) -> bool {
-    matches!(
-        error.sqlite_error_code(),
-        Some(
-            ErrorCode::DatabaseBusy
-                | ErrorCode::DatabaseLocked
-                | ErrorCode::SystemIoFailure
-                | ErrorCode::DiskFull
-                | ErrorCode::CannotOpen
-                | ErrorCode::OutOfMemory
-                | ErrorCode::FileLockingProtocolFailed
-        )
-    )
-}
+pub(crate) use orderflow_sqlite::is_transient;
 
 /// A SQLite error as the port reports it.
 pub(crate) fn port_error(error: rusqlite::Error) -> ReadModelError {

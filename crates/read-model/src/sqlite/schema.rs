@@ -7,7 +7,7 @@
 //! new file migrate it once, and a crash mid-way leaves it as it was. A file
 //! written by a newer orderflow is refused.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::Connection;
 
 /// Each entry moves the schema version from its index to index + 1.
 ///
@@ -35,53 +35,11 @@ CREATE INDEX gateway_orders_newest ON gateway_orders (created_at DESC, id DESC);
 CREATE INDEX gateway_orders_buyer_newest ON gateway_orders (buyer_id, created_at DESC, id DESC);
 "];
 
-/// Why the schema could not be brought up to date.
-#[derive(Debug)]
-pub(crate) enum SchemaError {
-    TooNew { found: i64, known: i64 },
-    Sqlite(rusqlite::Error),
-}
-
-impl From<rusqlite::Error> for SchemaError {
-    fn from(error: rusqlite::Error) -> Self {
-        SchemaError::Sqlite(error)
-    }
-}
+pub(crate) use orderflow_sqlite::SchemaError;
 
 /// Applies the migrations this file has not seen yet.
 pub(crate) fn migrate(connection: &mut Connection) -> Result<(), SchemaError> {
-    let known = MIGRATIONS.len() as i64;
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    transaction.execute_batch(
-        "CREATE TABLE IF NOT EXISTS gateway_orders_schema (
-             singleton INTEGER PRIMARY KEY CHECK (singleton = 0),
-             version   INTEGER NOT NULL
-         );",
-    )?;
-    let found: i64 = transaction
-        .query_row(
-            "SELECT version FROM gateway_orders_schema WHERE singleton = 0",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
-    if found > known {
-        return Err(SchemaError::TooNew { found, known });
-    }
-    if found == known {
-        return Ok(());
-    }
-    for sql in MIGRATIONS.iter().skip(usize::try_from(found).unwrap_or(0)) {
-        transaction.execute_batch(sql)?;
-    }
-    transaction.execute(
-        "INSERT INTO gateway_orders_schema (singleton, version) VALUES (0, ?1)
-         ON CONFLICT (singleton) DO UPDATE SET version = excluded.version",
-        [known],
-    )?;
-    transaction.commit()?;
-    Ok(())
+    orderflow_sqlite::migrate(connection, "gateway_orders_schema", MIGRATIONS)
 }
 
 #[cfg(test)]

@@ -85,14 +85,7 @@ pub(crate) fn spawn(connection: Connection) -> std::io::Result<mpsc::Sender<Comm
 }
 
 fn run(mut connection: Connection, mut commands: mpsc::Receiver<Command>) {
-    while let Some(first) = commands.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match commands.try_recv() {
-                Ok(command) => batch.push(command),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = orderflow_sqlite::next_batch(&mut commands, MAX_BATCH) {
         match write_batch(&mut connection, &batch) {
             Ok(outcomes) => {
                 for (command, outcome) in batch.into_iter().zip(outcomes) {

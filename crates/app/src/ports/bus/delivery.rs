@@ -101,4 +101,9 @@ impl QueueSubscription {
     pub async fn next(&mut self) -> Option<Delivery> {
         self.deliveries.recv().await
     }
+
+    /// The next delivery if one is already here, without waiting (to gather a batch).
+    pub fn try_next(&mut self) -> Option<Delivery> {
+        self.deliveries.try_recv().ok()
+    }
 }

@@ -1,0 +1,188 @@
+//! The hub's side of the users' durable inbox ([`PushInbox`]): what the relay records before
+//! it acknowledges the broker, what a connection's acknowledgement settles, and what a
+//! connecting user is replayed.
+//!
+//! Guarantees:
+//! - [`record_durably`] returns only once the pushes are recorded (retrying with backoff
+//!   while the inbox is unavailable; the broker keeps the deliveries meanwhile), or when
+//!   shutdown comes first — then nothing is acknowledged and the broker redelivers;
+//! - a push a connection of its user acknowledged (a completion with a result, without one,
+//!   or the JS client's "no result" error) is marked acknowledged for that user
+//!   ([`acknowledge_delivered`]); a failure to mark it leaves it pending: it is delivered
+//!   again (at least once, same `messageId`);
+//! - [`replay`] starts, for a connection that has just completed its handshake, the replay
+//!   of its user's pending pushes, oldest first, [`REPLAY_WINDOW`] at a time (so the
+//!   connection's outgoing buffer is never overrun): each window is awaited, its
+//!   acknowledged pushes marked, and the replay stops at the first window a push of which
+//!   timed out or whose connection went away (what is left stays pending for the next
+//!   connection). Pushes that arrive meanwhile go out live alongside: a client may see a
+//!   push twice, with the same `messageId`;
+//! - pushes past the inbox's bounds are counted in
+//!   `orderflow_inbox_dropped_total{reason="count"|"age"}`; replayed pushes in
+//!   `orderflow_inbox_replayed_total`. [`spawn_pruning`] deletes entries past the age bound
+//!   every [`PRUNE_INTERVAL`].
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orderflow_app::ports::{InboxPush, PushInbox};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::HubConfig;
+use crate::handle::{ConnectionHandle, Invoked};
+use crate::hub::{HubState, PUSH_UPDATE_METHOD};
+use crate::protocol::{CompletionOutcome, NO_RESULT_ERROR};
+use crate::report::PushReport;
+
+/// Pushes replayed to a connection before their acknowledgements are awaited.
+pub(crate) const REPLAY_WINDOW: usize = 64;
+/// How often entries past the age bound are deleted.
+pub(crate) const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Whether a completion acknowledges the push it answers.
+pub(crate) fn acknowledges(outcome: &CompletionOutcome) -> bool {
+    match outcome {
+        CompletionOutcome::Result(_) => true,
+        CompletionOutcome::Error(error) => error == NO_RESULT_ERROR,
+    }
+}
+
+/// Records `pushes`, retrying until it succeeds; false when `shutdown` came first.
+pub(crate) async fn record_durably(
+    inbox: &dyn PushInbox,
+    pushes: &[InboxPush],
+    shutdown: &mut (impl Future<Output = ()> + Unpin),
+) -> bool {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match inbox.record(pushes).await {
+            Ok(recorded) => {
+                count_dropped("count", recorded.dropped_by_count);
+                return true;
+            }
+            Err(error) => {
+                tracing::warn!(%error, ?backoff, pushes = pushes.len(), "cannot record pushes in the inbox; retrying");
+                tokio::select! {
+                    () = &mut *shutdown => return false,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Marks `message_id` acknowledged for every user one of whose connections acknowledged it.
+pub(crate) async fn acknowledge_delivered(
+    inbox: &dyn PushInbox,
+    message_id: Uuid,
+    report: &PushReport,
+) {
+    let users: HashSet<&str> = report
+        .delivered
+        .iter()
+        .map(|delivery| delivery.connection.user_id.as_str())
+        .collect();
+    for user_id in users {
+        if let Err(error) = inbox.acknowledge(user_id, &[message_id]).await {
+            tracing::warn!(%error, %message_id, "cannot mark a push acknowledged; it stays pending");
+        }
+    }
+}
+
+/// Starts replaying the pending pushes of `connection`'s user to it.
+pub(crate) fn replay(hub: &HubState, connection: &Arc<ConnectionHandle>) {
+    let Some(inbox) = hub.inbox.clone() else {
+        return;
+    };
+    let connection = connection.clone();
+    tokio::spawn(replay_all(inbox, connection, HubConfig::DEFAULT_ACK_TIMEOUT).in_current_span());
+}
+
+async fn replay_all(
+    inbox: Arc<dyn PushInbox>,
+    connection: Arc<ConnectionHandle>,
+    ack_timeout: Duration,
+) {
+    let user_id = connection.id.user_id.as_str();
+    let entries = match inbox.pending(user_id, inbox.bounds().max_per_user).await {
+        Ok(entries) => entries,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the user's inbox; nothing replayed");
+            return;
+        }
+    };
+    if entries.is_empty() {
+        return;
+    }
+    tracing::info!(
+        pending = entries.len(),
+        "replaying the user's missed pushes"
+    );
+    let mut replayed = 0_u64;
+    for window in entries.chunks(REPLAY_WINDOW) {
+        let mut waiting = Vec::with_capacity(window.len());
+        let mut whole = true;
+        for entry in window {
+            match connection.invoke(PUSH_UPDATE_METHOD, &entry.argument, true) {
+                Ok(Invoked::Awaiting {
+                    invocation_id,
+                    completion,
+                }) => waiting.push((entry.message_id, invocation_id, completion)),
+                // A client without client results: written, never known to have arrived.
+                Ok(Invoked::Sent) => {}
+                Err(_reason) => {
+                    whole = false;
+                    break;
+                }
+            }
+        }
+        replayed += waiting.len() as u64;
+        let deadline = tokio::time::Instant::now() + ack_timeout;
+        let mut acknowledged = Vec::with_capacity(waiting.len());
+        for (message_id, invocation_id, completion) in waiting {
+            match tokio::time::timeout_at(deadline, completion).await {
+                Ok(Ok(outcome)) if acknowledges(&outcome) => acknowledged.push(message_id),
+                Ok(Ok(_client_error)) => {}
+                Ok(Err(_connection_ended)) => whole = false,
+                Err(_elapsed) => {
+                    connection.timed_out(&invocation_id);
+                    whole = false;
+                }
+            }
+        }
+        if let Err(error) = inbox.acknowledge(user_id, &acknowledged).await {
+            tracing::warn!(%error, "cannot mark replayed pushes acknowledged; they stay pending");
+        }
+        if !whole {
+            break;
+        }
+    }
+    metrics::counter!("orderflow_inbox_replayed_total").increment(replayed);
+}
+
+/// Deletes entries past the age bound now and every [`PRUNE_INTERVAL`]; abort the handle to
+/// stop.
+pub(crate) fn spawn_pruning(inbox: Arc<dyn PushInbox>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match inbox.prune().await {
+                Ok(pruned) => count_dropped("age", pruned.dropped_by_age),
+                Err(error) => tracing::warn!(%error, "cannot prune the push inbox; will retry"),
+            }
+        }
+    })
+}
+
+fn count_dropped(reason: &'static str, dropped: u64) {
+    metrics::counter!("orderflow_inbox_dropped_total", "reason" => reason).increment(dropped);
+}

@@ -1,0 +1,187 @@
+//! The embedded inbox: one SQLite file in WAL mode.
+//!
+//! * **Writes** (record, acknowledge, prune) go through one writer thread doing group
+//!   commit ([`writer`]); every commit is fsynced (`synchronous = FULL`), so once `record`
+//!   returns the hub may acknowledge the broker.
+//! * **The port's rules are in the SQL**: `INSERT … ON CONFLICT (user_id, message_id) DO
+//!   NOTHING` makes recording idempotent whatever the entry's state; the count bound marks
+//!   the oldest pending entries beyond it `dropped`; acknowledging moves `pending` to
+//!   `acknowledged` and nothing back.
+//! * **Reads** run on `orderflow-sqlite`'s pool of read-only connections on Tokio's blocking
+//!   threads; a read started after a write returned sees it.
+//! * **Schema** versions are tracked in a table of the inbox's own ([`schema`]).
+
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use orderflow_app::ports::{
+    InboxBounds, InboxEntry, InboxError, InboxPush, Pruned, PushInbox, Recorded,
+};
+use orderflow_sqlite::{ReadPool, ReadPoolError};
+use rusqlite::{Connection, params};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::error::OpenError;
+use crate::stored::{PENDING, SharedClock, from_micros, micros};
+use writer::{Command, Outcome, Write};
+
+/// The inbox on one SQLite file. Cheap to clone; all clones share the writer thread, which
+/// stops when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct SqliteInbox {
+    writer: mpsc::Sender<Command>,
+    readers: Arc<ReadPool>,
+    bounds: InboxBounds,
+    clock: SharedClock,
+}
+
+impl SqliteInbox {
+    /// Opens (or creates) the inbox file at `path`, brings its schema up to date and starts
+    /// its writer thread.
+    pub async fn open(
+        path: impl AsRef<Path>,
+        bounds: InboxBounds,
+        clock: SharedClock,
+    ) -> Result<Self, OpenError> {
+        let path = path.as_ref().to_path_buf();
+        let opening = path.clone();
+        let connection = tokio::task::spawn_blocking(move || open_writer(&opening))
+            .await
+            .map_err(|join| OpenError::Thread(std::io::Error::other(join)))??;
+        let writer = writer::spawn(connection).map_err(OpenError::Thread)?;
+        Ok(SqliteInbox {
+            writer,
+            readers: Arc::new(ReadPool::new(path)),
+            bounds,
+            clock,
+        })
+    }
+
+    async fn write(&self, write: Write) -> Result<Outcome, InboxError> {
+        let stopped = || InboxError::Unavailable("the SQLite inbox writer has stopped".into());
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Command { write, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn open_writer(path: &Path) -> Result<Connection, OpenError> {
+    let open_error = |source| OpenError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut connection = orderflow_sqlite::open_durable_writer(path).map_err(open_error)?;
+    schema::migrate(&mut connection).map_err(|error| match error {
+        schema::SchemaError::Sqlite(source) => open_error(source),
+        schema::SchemaError::TooNew { found, known } => OpenError::SchemaTooNew {
+            path: PathBuf::from(path),
+            found,
+            known,
+        },
+    })?;
+    Ok(connection)
+}
+
+/// A SQLite error as the port reports it: busy, locked, I/O or memory failures may pass.
+pub(crate) fn port_error(error: &rusqlite::Error) -> InboxError {
+    if orderflow_sqlite::is_transient(error) {
+        InboxError::Unavailable(format!("sqlite: {error}"))
+    } else {
+        InboxError::Internal(format!("sqlite: {error}"))
+    }
+}
+
+fn unexpected(outcome: &Outcome) -> InboxError {
+    InboxError::Internal(format!("the inbox writer answered {outcome:?}"))
+}
+
+#[async_trait]
+impl PushInbox for SqliteInbox {
+    fn bounds(&self) -> InboxBounds {
+        self.bounds
+    }
+
+    async fn record(&self, pushes: &[InboxPush]) -> Result<Recorded, InboxError> {
+        let write = Write::Record {
+            pushes: pushes.to_vec(),
+            recorded_at: micros(self.clock.now()),
+            max_per_user: self.bounds.max_per_user,
+        };
+        match self.write(write).await? {
+            Outcome::Recorded(recorded) => Ok(recorded),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn pending(&self, user_id: &str, limit: u32) -> Result<Vec<InboxEntry>, InboxError> {
+        let user_id = user_id.to_owned();
+        let cutoff = micros(self.clock.age_cutoff(&self.bounds));
+        let read = self
+            .readers
+            .read(move |connection| {
+                let mut statement = connection.prepare_cached(
+                    "SELECT message_id, argument, recorded_at FROM push_inbox
+                     WHERE user_id = ?1 AND state = ?2 AND recorded_at > ?3
+                     ORDER BY seq LIMIT ?4",
+                )?;
+                let rows =
+                    statement.query_map(params![user_id, PENDING, cutoff, limit], |row| {
+                        Ok((
+                            row.get::<_, Vec<u8>>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                        ))
+                    })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await;
+        let rows = match read {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(error)) | Err(ReadPoolError::Connect(error)) => return Err(port_error(&error)),
+            Err(error @ ReadPoolError::Task(_)) => {
+                return Err(InboxError::Unavailable(error.to_string()));
+            }
+        };
+        rows.into_iter()
+            .map(|(id, argument, recorded_at)| {
+                let message_id = Uuid::from_slice(&id)
+                    .map_err(|error| InboxError::Internal(format!("stored message id: {error}")))?;
+                Ok(InboxEntry {
+                    message_id,
+                    argument,
+                    recorded_at: from_micros(recorded_at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn acknowledge(&self, user_id: &str, message_ids: &[Uuid]) -> Result<(), InboxError> {
+        if message_ids.is_empty() {
+            return Ok(());
+        }
+        let write = Write::Acknowledge {
+            user_id: user_id.to_owned(),
+            message_ids: message_ids.to_vec(),
+        };
+        match self.write(write).await? {
+            Outcome::Acknowledged => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn prune(&self) -> Result<Pruned, InboxError> {
+        let cutoff = micros(self.clock.age_cutoff(&self.bounds));
+        match self.write(Write::Prune { cutoff }).await? {
+            Outcome::Pruned(pruned) => Ok(pruned),
+            other => Err(unexpected(&other)),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The SQLite schema of the push inbox and its migrations.
+//!
+//! The version lives in `push_inbox_schema` (one row), kept by `orderflow_sqlite::migrate`:
+//! pending migrations and the new version in one `IMMEDIATE` transaction; a file written by
+//! a newer orderflow is refused.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema version from its index to index + 1.
+///
+/// `seq` is `AUTOINCREMENT` so that a number is never reused after pruning deleted the
+/// newest rows: the order of pending entries is the order of `seq`. Message ids are 16-byte
+/// blobs, times Unix microseconds, `state` 0 pending, 1 acknowledged, 2 dropped.
+const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE push_inbox (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id     TEXT    NOT NULL,
+    message_id  BLOB    NOT NULL CHECK (length(message_id) = 16),
+    argument    TEXT    NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    state       INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (user_id, message_id)
+);
+CREATE INDEX push_inbox_pending ON push_inbox (user_id, seq) WHERE state = 0;
+CREATE INDEX push_inbox_age ON push_inbox (recorded_at);
+"];
+
+pub(crate) use orderflow_sqlite::SchemaError;
+
+/// Applies the migrations this file has not seen yet.
+pub(crate) fn migrate(connection: &mut Connection) -> Result<(), SchemaError> {
+    orderflow_sqlite::migrate(connection, "push_inbox_schema", MIGRATIONS)
+}

@@ -1,0 +1,157 @@
+//! The single writer of a SQLite inbox, doing group commit.
+//!
+//! One thread owns the write connection and writes every command queued while the previous
+//! transaction was committing in one transaction: one commit and one fsync for the batch.
+//! Answers are sent only after the commit is durable; when the transaction fails, every
+//! command of the batch is answered with the error (each is idempotent: retrying is safe).
+
+use orderflow_app::ports::{InboxError, InboxPush, Pruned, Recorded};
+use rusqlite::{Connection, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::port_error;
+use crate::stored::{ACKNOWLEDGED, DROPPED, PENDING, distinct};
+
+/// Most commands written in one transaction.
+const MAX_BATCH: usize = 256;
+
+const RECORD: &str = "\
+INSERT INTO push_inbox (user_id, message_id, argument, recorded_at) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (user_id, message_id) DO NOTHING";
+
+/// Drops the user's pending entries older than their `?2` newest.
+const DROP_OVER_COUNT: &str = "\
+UPDATE push_inbox SET state = ?3 WHERE user_id = ?1 AND state = ?4 AND seq <= (
+    SELECT seq FROM push_inbox WHERE user_id = ?1 AND state = ?4
+    ORDER BY seq DESC LIMIT 1 OFFSET ?2)";
+
+const ACKNOWLEDGE: &str = "\
+UPDATE push_inbox SET state = ?3 WHERE user_id = ?1 AND message_id = ?2 AND state = ?4";
+
+/// A write, with what the async side read from the clock.
+#[derive(Debug)]
+pub(crate) enum Write {
+    Record {
+        pushes: Vec<InboxPush>,
+        recorded_at: i64,
+        max_per_user: u32,
+    },
+    Acknowledge {
+        user_id: String,
+        message_ids: Vec<Uuid>,
+    },
+    Prune {
+        cutoff: i64,
+    },
+}
+
+/// What a write did.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Recorded(Recorded),
+    Acknowledged,
+    Pruned(Pruned),
+}
+
+/// A write and where its outcome goes.
+#[derive(Debug)]
+pub(crate) struct Command {
+    pub(crate) write: Write,
+    pub(crate) reply: oneshot::Sender<Result<Outcome, InboxError>>,
+}
+
+/// Starts the writer thread; it ends when every sender is dropped.
+pub(crate) fn spawn(connection: Connection) -> std::io::Result<mpsc::Sender<Command>> {
+    let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
+    std::thread::Builder::new()
+        .name("sqlite-inbox-writer".into())
+        .spawn(move || run(connection, receiver))?;
+    Ok(sender)
+}
+
+fn run(mut connection: Connection, mut commands: mpsc::Receiver<Command>) {
+    while let Some(batch) = orderflow_sqlite::next_batch(&mut commands, MAX_BATCH) {
+        match write_batch(&mut connection, &batch) {
+            Ok(outcomes) => {
+                for (command, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = command.reply.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, writes = batch.len(), "push inbox batch failed");
+                for command in batch {
+                    let _ = command.reply.send(Err(port_error(&error)));
+                }
+            }
+        }
+    }
+}
+
+fn write_batch(connection: &mut Connection, batch: &[Command]) -> rusqlite::Result<Vec<Outcome>> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let outcomes = batch
+        .iter()
+        .map(|command| apply(&transaction, &command.write))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    transaction.commit()?;
+    Ok(outcomes)
+}
+
+fn apply(connection: &Connection, write: &Write) -> rusqlite::Result<Outcome> {
+    match write {
+        Write::Record {
+            pushes,
+            recorded_at,
+            max_per_user,
+        } => {
+            let mut insert = connection.prepare_cached(RECORD)?;
+            let mut users = Vec::new();
+            for push in pushes {
+                for user in distinct(&push.user_ids) {
+                    insert.execute(params![
+                        user,
+                        push.message_id.as_bytes(),
+                        push.argument,
+                        recorded_at
+                    ])?;
+                    users.push(user);
+                }
+            }
+            let mut dropped = 0;
+            let mut drop_over = connection.prepare_cached(DROP_OVER_COUNT)?;
+            for user in distinct(&users) {
+                dropped += drop_over.execute(params![user, max_per_user, DROPPED, PENDING])?;
+            }
+            Ok(Outcome::Recorded(Recorded {
+                dropped_by_count: dropped as u64,
+            }))
+        }
+        Write::Acknowledge {
+            user_id,
+            message_ids,
+        } => {
+            let mut acknowledge = connection.prepare_cached(ACKNOWLEDGE)?;
+            for message_id in message_ids {
+                acknowledge.execute(params![
+                    user_id,
+                    message_id.as_bytes(),
+                    ACKNOWLEDGED,
+                    PENDING
+                ])?;
+            }
+            Ok(Outcome::Acknowledged)
+        }
+        Write::Prune { cutoff } => {
+            let pending: i64 = connection.query_row(
+                "SELECT count(*) FROM push_inbox WHERE recorded_at <= ?1 AND state = ?2",
+                params![cutoff, PENDING],
+                |row| row.get(0),
+            )?;
+            connection.execute("DELETE FROM push_inbox WHERE recorded_at <= ?1", [cutoff])?;
+            Ok(Outcome::Pruned(Pruned {
+                dropped_by_age: u64::try_from(pending).unwrap_or(0),
+            }))
+        }
+    }
+}
