@@ -35,6 +35,7 @@ use crate::negotiate::Negotiations;
 use crate::protocol::{CompletionOutcome, NO_RESULT_ERROR};
 use crate::registry::Registry;
 use crate::report::{Delivery, DeliveryFailure, FailureReason, PushReport};
+use crate::stateful::Resumptions;
 use tokio::sync::oneshot;
 
 /// The client method every push invokes.
@@ -56,6 +57,8 @@ pub(crate) struct HubState {
     pub(crate) registry: Registry,
     /// Negotiated connections waiting for their WebSocket.
     pub(crate) negotiations: Negotiations,
+    /// Connections with stateful reconnect, by connection token.
+    pub(crate) resumptions: Resumptions,
     /// Acknowledgements awaited right now, across the hub.
     pending_acknowledgements: Arc<AcknowledgementBudget>,
 }
@@ -108,6 +111,7 @@ impl PushHub {
                 validator,
                 registry,
                 negotiations,
+                resumptions: Resumptions::default(),
                 pending_acknowledgements,
             }),
         }

@@ -40,12 +40,16 @@ mod error;
 mod handle;
 mod handshake;
 mod hub;
+mod live_socket;
 mod negotiate;
 mod protocol;
 mod registry;
 mod relay;
+mod replay_buffer;
 mod report;
 mod router;
+mod socket;
+mod stateful;
 
 pub use config::HubConfig;
 pub use error::HubError;
