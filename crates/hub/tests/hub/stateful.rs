@@ -267,6 +267,11 @@ async fn only_its_user_may_resume_a_connection_and_only_before_the_disconnect_ti
         .await;
     let report = pending.finish().await;
     assert_eq!(report.delivered.len(), 1, "{report:?}");
+    assert_eq!(
+        resumed.next_message().await,
+        json!({"type": 8, "sequenceId": 1}),
+        "the hub acknowledges the completion (about a second later)"
+    );
 
     drop(resumed);
     until_connections(&running, 0).await;
@@ -301,4 +306,41 @@ async fn a_peer_sequence_beyond_what_was_received_closes_the_connection_with_an_
         close["error"].as_str().unwrap().contains("sequence id 5"),
         "{close}"
     );
+}
+
+#[tokio::test]
+async fn a_full_replay_buffer_holds_pushes_until_an_ack_and_closes_the_connection_without_one() {
+    let running = TestHub::start_with(HubConfig {
+        // About two and a half invocations of `order_confirmed`.
+        stateful_reconnect_buffer_bytes: 300,
+        send_timeout: Duration::from_secs(1),
+        ..HubConfig::default()
+    })
+    .await;
+    let (mut client, _) = stateful_client(&running, "alice").await;
+    let pushes: Vec<_> = (1..=5)
+        .map(|index| start_push(&running, &format!("o-{index}")))
+        .collect();
+    for _ in 0..3 {
+        assert_eq!(client.next_message().await["type"], 1);
+    }
+    match client.next_within(Duration::from_millis(300)).await {
+        None => {}
+        Some(Received::Record(record)) => {
+            panic!("nothing past the bound before an Ack, got {record}")
+        }
+        Some(Received::SocketClosed) => panic!("the socket closed"),
+    }
+    client
+        .send_record(json!({"type": 8, "sequenceId": 2}))
+        .await;
+    for expected in ["4", "5"] {
+        assert_eq!(client.next_message().await["invocationId"], expected);
+    }
+    let close = client.expect_close_message().await;
+    assert!(
+        close["error"].as_str().unwrap().contains("keep up"),
+        "no Ack within the send timeout: {close}"
+    );
+    drop(pushes);
 }
