@@ -26,7 +26,7 @@ use axum::extract::ws::{Message, WebSocket};
 use tokio::time::Instant;
 
 use crate::HubConfig;
-use crate::handle::{CloseCause, ConnectionHandle, ConnectionMailbox};
+use crate::handle::{CloseCause, ConnectionHandle, ConnectionMailbox, close_requested};
 use crate::protocol::{self, ClientMessage, PING, ProtocolError, RecordReader};
 use crate::replay_buffer::Arrival;
 use crate::socket::{WriteFailed, send_text};
@@ -123,15 +123,7 @@ impl Serving<'_> {
             let stateful = &mut self.stateful;
             tokio::select! {
                 biased;
-                changed = mailbox.close.changed() => {
-                    let cause = mailbox.close.borrow_and_update().clone();
-                    match (cause, changed) {
-                        (Some(cause), _) => return Ending::Close(cause),
-                        // The handle cannot go away while this task holds it.
-                        (None, Err(_)) => return Ending::Close(CloseCause::Shutdown),
-                        (None, Ok(())) => {}
-                    }
-                }
+                cause = close_requested(&mut mailbox.close) => return Ending::Close(cause),
                 () = &mut token_expiry => return Ending::Close(CloseCause::TokenExpired),
                 () = &mut client_silence => return Ending::Close(CloseCause::ClientTimeout),
                 () = &mut backpressure, if backpressure_armed => {

@@ -24,7 +24,7 @@ use orderflow_auth::Principal;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::handle::{CloseCause, ConnectionMailbox};
+use crate::handle::{CloseCause, ConnectionMailbox, close_requested};
 use crate::protocol;
 use crate::replay_buffer::{ReceivedMessages, SentMessages};
 use crate::socket::{WriteFailed, send_text};
@@ -178,14 +178,7 @@ impl StatefulLink {
         loop {
             tokio::select! {
                 biased;
-                changed = mailbox.close.changed() => {
-                    let cause = mailbox.close.borrow_and_update().clone();
-                    match (cause, changed) {
-                        (Some(cause), _) => return Err(Inactive::Closed(cause)),
-                        (None, Err(_)) => return Err(Inactive::Closed(CloseCause::Shutdown)),
-                        (None, Ok(())) => {}
-                    }
-                }
+                cause = close_requested(&mut mailbox.close) => return Err(Inactive::Closed(cause)),
                 resumed = self.resumed.recv() => match resumed {
                     Some(resumed) => return Ok(resumed),
                     None => return Err(Inactive::Closed(CloseCause::Shutdown)),

@@ -99,6 +99,32 @@ fn start_push(running: &TestHub, order: &str) -> (String, PendingPush) {
     (message_id, pending)
 }
 
+/// Reads the client's events until `received` holds `count` message ids; every event must be
+/// a push on `connection_id` (no `reconnecting`/`reconnected`: a stateful reconnect is not one).
+async fn receive_pushes(
+    node: &mut SignalrClient,
+    connection_id: &Value,
+    received: &mut Vec<String>,
+    count: usize,
+) {
+    while received.len() < count {
+        let event = node.next_event().await;
+        assert_eq!(
+            event["event"],
+            "push",
+            "only pushes, no reconnect of the usual kind\n{}",
+            node.diagnostics()
+        );
+        assert_eq!(
+            &event["connectionId"],
+            connection_id,
+            "{}",
+            node.diagnostics()
+        );
+        received.push(event["update"]["messageId"].as_str().unwrap().to_owned());
+    }
+}
+
 #[tokio::test]
 async fn the_official_client_keeps_its_connection_and_every_push_in_order_across_cut_sockets() {
     let running = TestHub::start().await;
@@ -130,22 +156,7 @@ async fn the_official_client_keeps_its_connection_and_every_push_in_order_across
     proxy.reopen();
 
     let mut received = Vec::new();
-    while received.len() < 15 {
-        let event = node.next_event().await;
-        assert_eq!(
-            event["event"],
-            "push",
-            "only pushes, no reconnect of the usual kind\n{}",
-            node.diagnostics()
-        );
-        assert_eq!(
-            event["connectionId"],
-            connection_id,
-            "{}",
-            node.diagnostics()
-        );
-        received.push(event["update"]["messageId"].as_str().unwrap().to_owned());
-    }
+    receive_pushes(&mut node, &connection_id, &mut received, 15).await;
     assert!(
         proxy.accepted.load(Ordering::SeqCst) > accepted_before_cut,
         "the client came back on a new socket"
@@ -153,17 +164,7 @@ async fn the_official_client_keeps_its_connection_and_every_push_in_order_across
     for index in 0..5 {
         push(format!("after-{index}"));
     }
-    while received.len() < 20 {
-        let event = node.next_event().await;
-        assert_eq!(event["event"], "push", "{}", node.diagnostics());
-        assert_eq!(
-            event["connectionId"],
-            connection_id,
-            "{}",
-            node.diagnostics()
-        );
-        received.push(event["update"]["messageId"].as_str().unwrap().to_owned());
-    }
+    receive_pushes(&mut node, &connection_id, &mut received, 20).await;
     assert_eq!(received, expected, "each push once, in order");
     node.expect_no_event("push", Duration::from_millis(1500))
         .await;
