@@ -225,7 +225,7 @@ impl Sockets<'_> {
                 return (Some(socket), ending.without_resumption());
             };
             let resumed = match ending {
-                Ending::Resumed(resumed) => *resumed,
+                Ending::Resumed(resumed) => resumed,
                 lost if lost.socket_lost() => {
                     tracing::info!(ending = ?lost, "socket lost without a Close: the connection waits to be resumed");
                     drop(socket);

@@ -130,18 +130,14 @@ impl Serving<'_> {
                     tracing::info!("the client acknowledged nothing while its replay buffer was full");
                     return Ending::Close(CloseCause::Overloaded);
                 }
-                resumed = next_resumed_socket(stateful) => return Ending::Resumed(Box::new(resumed)),
+                resumed = next_resumed_socket(stateful) => return Ending::Resumed(resumed),
                 frame = mailbox.outbound.next_frame(), if !replay_full => {
                     let Some(frame) = frame else {
                         return Ending::Close(CloseCause::Shutdown);
                     };
-                    let frame = match self.stateful.as_deref_mut() {
-                        Some(link) => {
-                            link.sent.record(frame.clone());
-                            frame
-                        }
-                        None => frame,
-                    };
+                    if let Some(link) = self.stateful.as_deref_mut() {
+                        link.sent.record(frame.clone());
+                    }
                     if send_text(socket, frame, config.send_timeout).await.is_err() {
                         return Ending::WriteFailed;
                     }
@@ -306,7 +302,7 @@ fn sequence(link: &mut StatefulLink, message: &ClientMessage) -> Sequencing {
 }
 
 /// The next socket that resumes this connection; never, without stateful reconnect.
-async fn next_resumed_socket(stateful: &mut Option<&mut StatefulLink>) -> ResumedSocket {
+async fn next_resumed_socket(stateful: &mut Option<&mut StatefulLink>) -> Box<ResumedSocket> {
     match stateful.as_deref_mut() {
         Some(link) => match link.resumed.recv().await {
             Some(resumed) => resumed,

@@ -36,11 +36,15 @@ pub(crate) struct ResumedSocket {
     pub(crate) principal: Principal,
 }
 
+/// A new socket on its way. Boxed: a channel allocates its slots up front, and an idle
+/// connection should not pay for them in sockets.
+type Handover = Box<ResumedSocket>;
+
 /// One resumable connection: whose it is, and where its new socket goes.
 #[derive(Debug)]
 struct Resumable {
     user_id: String,
-    sockets: mpsc::Sender<ResumedSocket>,
+    sockets: mpsc::Sender<Handover>,
 }
 
 /// Resumable connections by connection token.
@@ -56,7 +60,7 @@ impl Resumptions {
         &self,
         token: String,
         user_id: &str,
-    ) -> (Listing<'_>, mpsc::Receiver<ResumedSocket>) {
+    ) -> (Listing<'_>, mpsc::Receiver<Handover>) {
         let (sender, receiver) = mpsc::channel(1);
         self.lock().insert(
             token.clone(),
@@ -106,7 +110,7 @@ impl Drop for Listing<'_> {
 /// The right to hand one upgraded socket to a resumable connection.
 #[derive(Debug)]
 pub(crate) struct ResumeTicket {
-    sockets: mpsc::Sender<ResumedSocket>,
+    sockets: mpsc::Sender<Handover>,
 }
 
 impl ResumeTicket {
@@ -115,7 +119,7 @@ impl ResumeTicket {
     pub(crate) fn resume(self, socket: WebSocket, principal: Principal) {
         if self
             .sockets
-            .try_send(ResumedSocket { socket, principal })
+            .try_send(Box::new(ResumedSocket { socket, principal }))
             .is_err()
         {
             tracing::debug!("the connection to resume is gone; dropping its new socket");
@@ -131,11 +135,11 @@ pub(crate) struct StatefulLink {
     /// After a reconnect, until the peer's `Sequence`: everything else is ignored.
     pub(crate) awaiting_peer_sequence: bool,
     /// New sockets for this connection.
-    pub(crate) resumed: mpsc::Receiver<ResumedSocket>,
+    pub(crate) resumed: mpsc::Receiver<Handover>,
 }
 
 impl StatefulLink {
-    pub(crate) fn new(max_bytes: usize, resumed: mpsc::Receiver<ResumedSocket>) -> Self {
+    pub(crate) fn new(max_bytes: usize, resumed: mpsc::Receiver<Handover>) -> Self {
         Self {
             sent: SentMessages::new(max_bytes),
             received: ReceivedMessages::default(),
@@ -173,7 +177,7 @@ impl StatefulLink {
         &mut self,
         mailbox: &mut ConnectionMailbox,
         disconnect_timeout: Duration,
-    ) -> Result<ResumedSocket, Inactive> {
+    ) -> Result<Handover, Inactive> {
         let deadline = Instant::now() + disconnect_timeout;
         loop {
             tokio::select! {

@@ -211,6 +211,24 @@ async fn stateful_client(running: &TestHub, username: &str) -> (HubClient, Strin
     (client, connection_token)
 }
 
+/// Opens a new socket of alice on `connection_token`; the hub's `Sequence` comes first, at 1
+/// since the client never acknowledged anything.
+async fn resume_as_alice(running: &TestHub, connection_token: &str) -> HubClient {
+    let socket = running
+        .open_socket(
+            &format!("?id={connection_token}"),
+            Some(&running.token("alice")),
+        )
+        .await
+        .unwrap();
+    let mut resumed = HubClient::new(socket);
+    assert_eq!(
+        resumed.next_message().await,
+        json!({"type": 9, "sequenceId": 1})
+    );
+    resumed
+}
+
 /// Waits until alice has `count` connections listed.
 async fn until_connections(running: &TestHub, count: usize) {
     tokio::time::timeout(PATIENCE, async {
@@ -250,15 +268,7 @@ async fn only_its_user_may_resume_a_connection_and_only_before_the_disconnect_ti
         "still there, inactive"
     );
 
-    let socket = running
-        .open_socket(&resume, Some(&running.token("alice")))
-        .await
-        .unwrap();
-    let mut resumed = HubClient::new(socket);
-    assert_eq!(
-        resumed.next_message().await,
-        json!({"type": 9, "sequenceId": 1})
-    );
+    let mut resumed = resume_as_alice(&running, &connection_token).await;
     assert_eq!(resumed.next_message().await, invocation, "replayed as sent");
     resumed
         .send_record(json!({"type": 9, "sequenceId": 1}))
@@ -287,18 +297,7 @@ async fn a_peer_sequence_beyond_what_was_received_closes_the_connection_with_an_
     let running = TestHub::start().await;
     let (client, connection_token) = stateful_client(&running, "alice").await;
     drop(client);
-    let socket = running
-        .open_socket(
-            &format!("?id={connection_token}"),
-            Some(&running.token("alice")),
-        )
-        .await
-        .unwrap();
-    let mut resumed = HubClient::new(socket);
-    assert_eq!(
-        resumed.next_message().await,
-        json!({"type": 9, "sequenceId": 1})
-    );
+    let mut resumed = resume_as_alice(&running, &connection_token).await;
     resumed
         .send_record(json!({"type": 9, "sequenceId": 5}))
         .await;
