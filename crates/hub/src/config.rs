@@ -2,7 +2,8 @@
 //!
 //! Every buffer the hub keeps is bounded by one of these numbers: each connection's outgoing
 //! buffer (messages and bytes) and unanswered invocations, the size of a message, the
-//! acknowledgements awaited across the whole hub, and the negotiated and live connections —
+//! acknowledgements awaited across the whole hub, the messages kept for a stateful reconnect,
+//! and the negotiated and live connections —
 //! per user first, so that one user exhausts only their own share, and globally as a last
 //! resort.
 
@@ -50,6 +51,14 @@ pub struct HubConfig {
     pub max_connections_per_user: usize,
     /// How long [`crate::PushHub::shutdown`] waits for connections to take their Close.
     pub shutdown_grace: Duration,
+    /// Stateful reconnect: how long a connection whose socket dropped without a Close stays
+    /// resumable (SignalR default: 15 s). Pushes meanwhile are kept for it, within the bounds.
+    pub disconnect_timeout: Duration,
+    /// Stateful reconnect: bytes of sent messages kept until the client acknowledges them
+    /// (SignalR default: 100,000). At the bound, sending waits for an `Ack` — pushes stay in
+    /// the outgoing buffer — for at most [`Self::send_timeout`], then the connection is closed
+    /// with an error.
+    pub stateful_reconnect_buffer_bytes: usize,
 }
 
 impl HubConfig {
@@ -81,6 +90,8 @@ impl Default for HubConfig {
             max_connections: 100_000,
             max_connections_per_user: 50,
             shutdown_grace: Duration::from_secs(5),
+            disconnect_timeout: Duration::from_secs(15),
+            stateful_reconnect_buffer_bytes: 100_000,
         }
     }
 }

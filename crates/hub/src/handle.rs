@@ -92,6 +92,20 @@ impl CloseCause {
     }
 }
 
+/// Resolves with the reason once the connection is asked to close (cancel-safe).
+pub(crate) async fn close_requested(close: &mut watch::Receiver<Option<CloseCause>>) -> CloseCause {
+    loop {
+        let changed = close.changed().await;
+        if let Some(cause) = close.borrow_and_update().clone() {
+            return cause;
+        }
+        if changed.is_err() {
+            // The handle cannot go away while the connection's task holds it.
+            return CloseCause::Shutdown;
+        }
+    }
+}
+
 /// Invocations this server made on one connection that wait for their completion, and what
 /// the connection's answers so far say about it.
 #[derive(Debug, Default)]

@@ -8,7 +8,8 @@
 //!   frame (MessagePack, random bytes) is answered at once instead of waiting for the
 //!   handshake timeout;
 //! - a handshake that does not arrive within the timeout ends the connection (no answer);
-//! - records that arrived after the handshake in the same frame are returned, not lost.
+//! - records that arrived after the handshake in the same frame are returned, not lost, with
+//!   the protocol version asked for (stateful reconnect needs version 2).
 
 use std::time::Duration;
 
@@ -28,12 +29,21 @@ pub(crate) enum HandshakeFailure {
     Refused(HandshakeError),
 }
 
-/// Reads the handshake request; returns the records that arrived after it in the same frame.
+/// An accepted handshake.
+#[derive(Debug)]
+pub(crate) struct Handshake {
+    /// The `json` protocol version the client asked for.
+    pub(crate) version: u32,
+    /// The records that arrived after the handshake in the same frame.
+    pub(crate) early_records: Vec<String>,
+}
+
+/// Reads the handshake request.
 pub(crate) async fn handshake(
     socket: &mut WebSocket,
     reader: &mut RecordReader,
     timeout: Duration,
-) -> Result<Vec<String>, HandshakeFailure> {
+) -> Result<Handshake, HandshakeFailure> {
     let deadline = Instant::now() + timeout;
     loop {
         let message = match tokio::time::timeout_at(deadline, socket.recv()).await {
@@ -67,9 +77,12 @@ pub(crate) async fn handshake(
             }
             continue;
         }
-        let rest = records.split_off(1);
-        protocol::parse_handshake(&records[0]).map_err(HandshakeFailure::Refused)?;
-        return Ok(rest);
+        let early_records = records.split_off(1);
+        let version = protocol::parse_handshake(&records[0]).map_err(HandshakeFailure::Refused)?;
+        return Ok(Handshake {
+            version,
+            early_records,
+        });
     }
 }
 

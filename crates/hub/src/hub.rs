@@ -36,6 +36,7 @@ use crate::negotiate::Negotiations;
 use crate::protocol::{CompletionOutcome, NO_RESULT_ERROR};
 use crate::registry::Registry;
 use crate::report::{AcknowledgedPush, DeliveryFailure, FailureReason, PushReport};
+use crate::stateful::Resumptions;
 use tokio::sync::oneshot;
 
 /// The client method every push invokes.
@@ -57,6 +58,8 @@ pub(crate) struct HubState {
     pub(crate) registry: Registry,
     /// Negotiated connections waiting for their WebSocket.
     pub(crate) negotiations: Negotiations,
+    /// Connections with stateful reconnect, by connection token.
+    pub(crate) resumptions: Resumptions,
     /// Acknowledgements awaited right now, across the hub.
     pending_acknowledgements: Arc<AcknowledgementBudget>,
     /// The users' durable inbox, when pushes are kept for users who miss them.
@@ -130,6 +133,7 @@ impl PushHub {
                 validator,
                 registry,
                 negotiations,
+                resumptions: Resumptions::default(),
                 pending_acknowledgements,
                 inbox,
             }),

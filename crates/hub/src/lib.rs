@@ -26,16 +26,26 @@
 //!   noticed after two timeouts and gets later pushes without an `invocationId`, counted
 //!   `unacknowledged`; negotiations and connections are limited per user first, and per hub
 //!   only as a last resort.
+//! - Stateful reconnect (`withStatefulReconnect()` of the official clients): offered when
+//!   negotiate is asked for it; a socket lost without a Close leaves the connection listed
+//!   and resumable by its user on `?id=<connectionToken>` for
+//!   [`HubConfig::disconnect_timeout`], its pushes kept for it; on the new socket
+//!   unacknowledged messages are replayed after a `Sequence`, so every push arrives once, in
+//!   order, on the same connection, and completions that arrive afterwards still count.
 //! - Everything is bounded: message size, per-connection outgoing buffer and unanswered
-//!   invocations, acknowledgements awaited across the hub, deliveries in flight, negotiated
-//!   and live connections (per user and in all), and every wait.
+//!   invocations, the bytes kept for a stateful reconnect, acknowledgements awaited across
+//!   the hub, deliveries in flight, negotiated and live connections (per user and in all),
+//!   and every wait.
 //!
-//! Not offered: the Server-Sent Events and Long Polling transports, MessagePack, stateful
-//! reconnect, and client-to-server hub methods (an invocation gets a completion error).
+//! Not offered: the Server-Sent Events and Long Polling transports, MessagePack, and
+//! client-to-server hub methods (an invocation gets a completion error).
 //!
 //! Module map: `protocol` (pure framing and messages), `negotiate`
 //! (negotiated ids), `router` (HTTP and authentication), `handshake` (the first record),
-//! `connection` (one task per socket), `handle` (a connection's bounded outgoing buffer and
+//! `connection` (one task per connection, its sockets one after another), `live_socket`
+//! (serving one socket), `socket` (bounded writes and goodbyes), `stateful` (resumable
+//! connections, replay and waiting without a socket), `replay_buffer` (pure sequence and
+//! acknowledgement bookkeeping), `handle` (a connection's bounded outgoing buffer and
 //! awaited invocations), `registry` (who is connected), `hub` (push and shutdown), `relay`
 //! (broker → hub), `inbox` (record, acknowledge, replay, prune).
 
@@ -48,12 +58,16 @@ mod handle;
 mod handshake;
 mod hub;
 mod inbox;
+mod live_socket;
 mod negotiate;
 mod protocol;
 mod registry;
 mod relay;
+mod replay_buffer;
 mod report;
 mod router;
+mod socket;
+mod stateful;
 
 pub use config::HubConfig;
 pub use error::HubError;

@@ -4,7 +4,9 @@
 //! - version 0 answers `connectionId` only, and the WebSocket presents `id=<connectionId>`;
 //!   version 1 (or higher requests) answers `connectionToken` too, and the WebSocket presents
 //!   `id=<connectionToken>`, which is a secret never logged;
-//! - only WebSockets with Text frames is offered; stateful reconnect never is;
+//! - only WebSockets with Text frames is offered; stateful reconnect (`useStatefulReconnect`)
+//!   only to a client that asked for it at negotiate version 1 or higher, and the connection
+//!   remembers it was offered;
 //! - a negotiated id is bound to the user who negotiated it, usable once, and only for
 //!   [`crate::HubConfig::negotiation_ttl`]; another user's token with that id finds nothing;
 //! - one user holds at most [`crate::HubConfig::max_pending_negotiations_per_user`] live
@@ -30,6 +32,8 @@ pub(crate) struct NegotiateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     connection_token: Option<String>,
     negotiate_version: u32,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    use_stateful_reconnect: bool,
     available_transports: [AvailableTransport; 1],
 }
 
@@ -45,7 +49,17 @@ struct AvailableTransport {
 struct Negotiated {
     connection_id: String,
     user_id: String,
+    stateful_reconnect: bool,
     expires_at: Instant,
+}
+
+/// A negotiated connection whose WebSocket arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TakenNegotiation {
+    /// The public connection id.
+    pub(crate) connection_id: String,
+    /// Whether stateful reconnect was offered (the handshake must still ask for version 2).
+    pub(crate) stateful_reconnect: bool,
 }
 
 /// Why an `id=` cannot be used.
@@ -134,15 +148,17 @@ impl Negotiations {
     }
 
     /// Negotiates a connection for `user_id` at the version the client asked for (clamped to
-    /// the highest spoken).
+    /// the highest spoken), with stateful reconnect if asked for and the version has tokens.
     pub(crate) fn negotiate(
         &self,
         requested_version: u32,
         user_id: &str,
+        wants_stateful_reconnect: bool,
     ) -> Result<NegotiateResponse, NegotiationError> {
         let version = requested_version.min(MAX_NEGOTIATE_VERSION);
         let connection_id = new_id();
         let connection_token = (version >= 1).then(new_id);
+        let stateful_reconnect = wants_stateful_reconnect && connection_token.is_some();
         let key = connection_token
             .clone()
             .unwrap_or_else(|| connection_id.clone());
@@ -169,6 +185,7 @@ impl Negotiations {
                 Negotiated {
                     connection_id: connection_id.clone(),
                     user_id: user_id.to_owned(),
+                    stateful_reconnect,
                     expires_at,
                 },
             );
@@ -177,6 +194,7 @@ impl Negotiations {
             connection_id,
             connection_token,
             negotiate_version: version,
+            use_stateful_reconnect: stateful_reconnect,
             available_transports: [AvailableTransport {
                 transport: "WebSockets",
                 transfer_formats: ["Text"],
@@ -184,9 +202,13 @@ impl Negotiations {
         })
     }
 
-    /// Takes the negotiated connection presented as `id` by `user_id`; returns its public
-    /// connection id. Another user's attempt leaves the entry in place.
-    pub(crate) fn take(&self, id: &str, user_id: &str) -> Result<String, NegotiationError> {
+    /// Takes the negotiated connection presented as `id` by `user_id`. Another user's attempt
+    /// leaves the entry in place.
+    pub(crate) fn take(
+        &self,
+        id: &str,
+        user_id: &str,
+    ) -> Result<TakenNegotiation, NegotiationError> {
         let mut table = self.lock();
         let Some(negotiated) = table.waiting.get(id) else {
             return Err(NegotiationError::UnknownConnection);
@@ -200,7 +222,10 @@ impl Negotiations {
         }
         table
             .remove(id)
-            .map(|negotiated| negotiated.connection_id)
+            .map(|negotiated| TakenNegotiation {
+                connection_id: negotiated.connection_id,
+                stateful_reconnect: negotiated.stateful_reconnect,
+            })
             .ok_or(NegotiationError::UnknownConnection)
     }
 
@@ -224,6 +249,28 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
+    fn taken(connection_id: &str, stateful_reconnect: bool) -> TakenNegotiation {
+        TakenNegotiation {
+            connection_id: connection_id.to_owned(),
+            stateful_reconnect,
+        }
+    }
+
+    #[test]
+    fn stateful_reconnect_is_offered_only_when_asked_for_at_version_one() {
+        let negotiations = Negotiations::new(Duration::from_secs(30), 10, 10);
+        let old = body(&negotiations.negotiate(0, "alice", true).unwrap());
+        assert!(
+            old.get("useStatefulReconnect").is_none(),
+            "version 0 has no token"
+        );
+        let asked = body(&negotiations.negotiate(1, "alice", true).unwrap());
+        assert_eq!(asked["useStatefulReconnect"], true);
+        let id = asked["connectionId"].as_str().unwrap();
+        let token = asked["connectionToken"].as_str().unwrap();
+        assert_eq!(negotiations.take(token, "alice"), Ok(taken(id, true)));
+    }
+
     fn body(response: &NegotiateResponse) -> Value {
         serde_json::to_value(response).unwrap()
     }
@@ -231,7 +278,7 @@ mod tests {
     #[test]
     fn version_zero_answers_a_connection_id_that_the_websocket_presents() {
         let negotiations = Negotiations::new(Duration::from_secs(30), 10, 10);
-        let response = body(&negotiations.negotiate(0, "alice").unwrap());
+        let response = body(&negotiations.negotiate(0, "alice", false).unwrap());
         assert_eq!(response["negotiateVersion"], 0);
         assert!(response.get("connectionToken").is_none());
         assert_eq!(
@@ -239,7 +286,7 @@ mod tests {
             json!([{ "transport": "WebSockets", "transferFormats": ["Text"] }])
         );
         let id = response["connectionId"].as_str().unwrap();
-        assert_eq!(negotiations.take(id, "alice"), Ok(id.to_owned()));
+        assert_eq!(negotiations.take(id, "alice"), Ok(taken(id, false)));
         assert_eq!(
             negotiations.take(id, "alice"),
             Err(NegotiationError::UnknownConnection),
@@ -250,7 +297,7 @@ mod tests {
     #[test]
     fn version_one_answers_a_token_that_the_websocket_presents_instead_of_the_id() {
         let negotiations = Negotiations::new(Duration::from_secs(30), 10, 10);
-        let response = body(&negotiations.negotiate(7, "alice").unwrap());
+        let response = body(&negotiations.negotiate(7, "alice", false).unwrap());
         assert_eq!(response["negotiateVersion"], 1);
         let id = response["connectionId"].as_str().unwrap();
         let token = response["connectionToken"].as_str().unwrap();
@@ -264,15 +311,15 @@ mod tests {
             negotiations.take(token, "bob"),
             Err(NegotiationError::UnknownConnection)
         );
-        assert_eq!(negotiations.take(token, "alice"), Ok(id.to_owned()));
+        assert_eq!(negotiations.take(token, "alice"), Ok(taken(id, false)));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_negotiated_id_expires_and_a_full_table_refuses_until_entries_expire() {
         let negotiations = Negotiations::new(Duration::from_secs(30), 1, 10);
-        let first = body(&negotiations.negotiate(0, "alice").unwrap());
+        let first = body(&negotiations.negotiate(0, "alice", false).unwrap());
         assert_eq!(
-            negotiations.negotiate(0, "alice").unwrap_err(),
+            negotiations.negotiate(0, "alice", false).unwrap_err(),
             NegotiationError::Full
         );
         tokio::time::advance(Duration::from_secs(31)).await;
@@ -281,23 +328,23 @@ mod tests {
             negotiations.take(id, "alice"),
             Err(NegotiationError::UnknownConnection)
         );
-        assert!(negotiations.negotiate(0, "alice").is_ok());
+        assert!(negotiations.negotiate(0, "alice", false).is_ok());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_user_at_their_limit_is_refused_alone_until_their_entries_expire() {
         let negotiations = Negotiations::new(Duration::from_secs(30), 100, 3);
         for _ in 0..3 {
-            negotiations.negotiate(1, "mallory").unwrap();
+            negotiations.negotiate(1, "mallory", false).unwrap();
         }
         tokio::time::advance(Duration::from_secs(10)).await;
-        let kept = body(&negotiations.negotiate(1, "alice").unwrap());
+        let kept = body(&negotiations.negotiate(1, "alice", false).unwrap());
         assert_eq!(
-            negotiations.negotiate(1, "mallory").unwrap_err(),
+            negotiations.negotiate(1, "mallory", false).unwrap_err(),
             NegotiationError::UserFull
         );
         tokio::time::advance(Duration::from_secs(21)).await;
-        assert!(negotiations.negotiate(1, "mallory").is_ok());
+        assert!(negotiations.negotiate(1, "mallory", false).is_ok());
         let token = kept["connectionToken"].as_str().unwrap();
         assert!(negotiations.take(token, "alice").is_ok());
         assert!(!negotiations.lock().by_user.contains_key("alice"));

@@ -8,8 +8,8 @@
 //! - every frame this module encodes is one JSON object terminated by the record separator,
 //!   with strings escaped by serde_json.
 //!
-//! Only the `json` protocol is spoken; the stateful-reconnect messages (`Ack`, `Sequence`) are
-//! refused because that mode is never offered.
+//! Only the `json` protocol is spoken. The stateful-reconnect messages (`Ack`, `Sequence`) are
+//! decoded here; whether they are allowed on a connection is the connection's business.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -53,6 +53,14 @@ pub(crate) enum ProtocolError {
     /// `Ack`/`Sequence` arrived, but stateful reconnect was never negotiated.
     #[error("stateful reconnect was not negotiated (message type {0})")]
     StatefulReconnectNotNegotiated(i64),
+    /// After a reconnect, the client's `Sequence` starts past what this side received.
+    #[error("sequence id {sequence_id} is beyond the {received} messages received")]
+    SequenceBeyondReceived {
+        /// The client's `sequenceId`.
+        sequence_id: u64,
+        /// How many counted messages this side received.
+        received: u64,
+    },
     /// An invocation id beyond [`MAX_INVOCATION_ID_CHARS`].
     #[error("invocation id longer than {MAX_INVOCATION_ID_CHARS} characters")]
     InvocationIdTooLong,
@@ -126,8 +134,9 @@ struct HandshakeRequest {
     version: Option<u64>,
 }
 
-/// Checks the client's first record: `{"protocol":"json","version":1}` (versions 0 to 2).
-pub(crate) fn parse_handshake(record: &str) -> Result<(), HandshakeError> {
+/// Checks the client's first record: `{"protocol":"json","version":1}` (versions 0 to 2);
+/// returns the version.
+pub(crate) fn parse_handshake(record: &str) -> Result<u32, HandshakeError> {
     let request: HandshakeRequest = serde_json::from_str(record)
         .map_err(|error| HandshakeError::Malformed(error.to_string()))?;
     let protocol = request
@@ -139,10 +148,10 @@ pub(crate) fn parse_handshake(record: &str) -> Result<(), HandshakeError> {
     if protocol != JSON_PROTOCOL {
         return Err(HandshakeError::UnsupportedProtocol(protocol));
     }
-    if version > u64::from(MAX_JSON_PROTOCOL_VERSION) {
-        return Err(HandshakeError::UnsupportedVersion(version));
-    }
-    Ok(())
+    u32::try_from(version)
+        .ok()
+        .filter(|version| *version <= MAX_JSON_PROTOCOL_VERSION)
+        .ok_or(HandshakeError::UnsupportedVersion(version))
 }
 
 /// How the client completed an invocation the server made.
@@ -180,6 +189,26 @@ pub(crate) enum ClientMessage {
     Ping,
     /// The client is closing the connection.
     Close,
+    /// Stateful reconnect: the client received every counted message up to `sequence_id`.
+    Ack { sequence_id: u64 },
+    /// Stateful reconnect: the next counted message the client sends has this id.
+    Sequence { sequence_id: u64 },
+}
+
+impl ClientMessage {
+    /// Whether the message counts in stateful reconnect's sequence ids: invocations, stream
+    /// items, completions, stream invocations and cancellations do; pings, closes, acks and
+    /// sequences do not.
+    pub(crate) fn is_sequenced(&self) -> bool {
+        matches!(
+            self,
+            Self::Invocation { .. }
+                | Self::StreamItem
+                | Self::Completion { .. }
+                | Self::StreamInvocation { .. }
+                | Self::CancelInvocation
+        )
+    }
 }
 
 /// Every property any client message may carry; unknown ones (e.g. `headers`) are ignored.
@@ -192,6 +221,7 @@ struct RawMessage {
     target: Option<String>,
     result: Option<Value>,
     error: Option<String>,
+    sequence_id: Option<u64>,
 }
 
 /// Decodes one record received after the handshake.
@@ -239,7 +269,16 @@ pub(crate) fn decode_client_message(record: &str) -> Result<ClientMessage, Proto
         }
         6 => ClientMessage::Ping,
         7 => ClientMessage::Close,
-        8 | 9 => return Err(ProtocolError::StatefulReconnectNotNegotiated(kind)),
+        8 => ClientMessage::Ack {
+            sequence_id: raw
+                .sequence_id
+                .ok_or(ProtocolError::MissingProperty("sequenceId"))?,
+        },
+        9 => ClientMessage::Sequence {
+            sequence_id: raw
+                .sequence_id
+                .ok_or(ProtocolError::MissingProperty("sequenceId"))?,
+        },
         other => return Err(ProtocolError::UnknownMessageType(other)),
     };
     Ok(message)
@@ -254,6 +293,16 @@ pub(crate) const HANDSHAKE_OK: &str = "{}\u{1e}";
 
 /// The keep-alive message.
 pub(crate) const PING: &str = "{\"type\":6}\u{1e}";
+
+/// Stateful reconnect's `Ack`: every counted message up to `sequence_id` arrived.
+pub(crate) fn ack(sequence_id: u64) -> String {
+    format!("{{\"type\":8,\"sequenceId\":{sequence_id}}}{RECORD_SEPARATOR}")
+}
+
+/// Stateful reconnect's `Sequence`: the next counted message sent has id `sequence_id`.
+pub(crate) fn sequence(sequence_id: u64) -> String {
+    format!("{{\"type\":9,\"sequenceId\":{sequence_id}}}{RECORD_SEPARATOR}")
+}
 
 /// A handshake response refusing the connection.
 pub(crate) fn handshake_error(error: &HandshakeError) -> String {

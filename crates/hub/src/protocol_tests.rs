@@ -34,14 +34,8 @@ fn a_record_over_the_limit_is_refused_even_before_its_separator() {
 
 #[test]
 fn the_json_protocol_is_accepted_up_to_version_two() {
-    assert_eq!(
-        parse_handshake(r#"{"protocol":"json","version":1}"#),
-        Ok(())
-    );
-    assert_eq!(
-        parse_handshake(r#"{"protocol":"json","version":2}"#),
-        Ok(())
-    );
+    assert_eq!(parse_handshake(r#"{"protocol":"json","version":1}"#), Ok(1));
+    assert_eq!(parse_handshake(r#"{"protocol":"json","version":2}"#), Ok(2));
     assert_eq!(
         parse_handshake(r#"{"protocol":"json","version":3}"#),
         Err(HandshakeError::UnsupportedVersion(3))
@@ -90,7 +84,7 @@ fn completions_carry_a_result_or_an_error_but_not_both() {
 }
 
 #[test]
-fn unknown_types_missing_properties_and_stateful_messages_are_protocol_errors() {
+fn unknown_types_and_missing_properties_are_protocol_errors_and_stateful_messages_decode() {
     assert_eq!(
         decode_client_message(r#"{"type":42}"#),
         Err(ProtocolError::UnknownMessageType(42))
@@ -105,7 +99,15 @@ fn unknown_types_missing_properties_and_stateful_messages_are_protocol_errors() 
     );
     assert_eq!(
         decode_client_message(r#"{"type":8,"sequenceId":1}"#),
-        Err(ProtocolError::StatefulReconnectNotNegotiated(8))
+        Ok(ClientMessage::Ack { sequence_id: 1 })
+    );
+    assert_eq!(
+        decode_client_message(r#"{"type":9,"sequenceId":4}"#),
+        Ok(ClientMessage::Sequence { sequence_id: 4 })
+    );
+    assert_eq!(
+        decode_client_message(r#"{"type":9}"#),
+        Err(ProtocolError::MissingProperty("sequenceId"))
     );
     assert!(matches!(
         decode_client_message(r#"{"type":"1"}"#),

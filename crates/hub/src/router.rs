@@ -9,22 +9,25 @@
 //! - the query string (which may hold the token or a connection token) is never logged by
 //!   this crate; [`crate::redact_access_token`] gives outer request logging a safe rendering;
 //! - a WebSocket `id` is honoured only for the user who negotiated it; anything else is 404;
-//!   without an `id` (clients that skip negotiation) a fresh connection is opened;
+//!   without an `id` (clients that skip negotiation) a fresh connection is opened; an `id` of
+//!   a resumable connection (stateful reconnect) of the same user, with a valid token, hands
+//!   the new socket to that connection (no limit is checked again: it keeps its place);
+//! - stateful reconnect is offered when negotiate is asked `useStatefulReconnect=true`;
 //! - a user over their share of negotiations or connections is refused (429) without
 //!   touching anyone else's; a full hub answers 503;
 //! - every refusal, a wrong method included (405 with `Allow`), is `application/problem+json`.
 
 use axum::Json;
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{OnFailedUpgrade, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use orderflow_auth::{AuthError, Principal, bearer_token_from_header, single_authorization_header};
 
-use crate::connection;
+use crate::connection::{self, Opening};
 use crate::negotiate::{self, NegotiationError};
 use crate::registry::AdmissionRefused;
 use crate::{HubError, PushHub};
@@ -67,10 +70,11 @@ async fn negotiate(
     let token = header_token(&headers)?.ok_or(AuthError::Missing)?;
     let principal = authenticate(&hub, token).await?;
     let version = negotiate_version(query.as_deref())?;
+    let wants_stateful_reconnect = query_flag(query.as_deref(), "useStatefulReconnect");
     let response = hub
         .inner
         .negotiations
-        .negotiate(version, &principal.user_id)
+        .negotiate(version, &principal.user_id, wants_stateful_reconnect)
         .map_err(|error| match error {
             NegotiationError::Full => HubError::TooManyNegotiations,
             NegotiationError::UserFull => {
@@ -109,27 +113,54 @@ async fn connect(
     };
     let principal = authenticate(&hub, token).await?;
     let upgrade = upgrade.map_err(|_| HubError::NotAWebSocket)?;
+    let upgrade = bounded(upgrade, hub.inner.config.max_frame_bytes());
+    // A stateful connection resumed by its user keeps its place: no admission again.
+    if let Some(ticket) = parameters
+        .id
+        .as_deref()
+        .and_then(|id| hub.inner.resumptions.claim(id, &principal.user_id))
+    {
+        tracing::debug!(user_id = %principal.user_id, "resuming a hub connection");
+        return Ok(
+            upgrade.on_upgrade(move |socket| async move { ticket.resume(socket, principal) })
+        );
+    }
     hub.inner
         .registry
         .admits(&principal.user_id)
         .map_err(refusal)?;
-    let connection_id = match parameters.id.as_deref() {
-        Some(id) => hub
-            .inner
-            .negotiations
-            .take(id, &principal.user_id)
-            .map_err(|_| HubError::UnknownConnection)?,
-        None => negotiate::new_id(),
+    let opening = match parameters.id {
+        Some(id) => {
+            let taken = hub
+                .inner
+                .negotiations
+                .take(&id, &principal.user_id)
+                .map_err(|_| HubError::UnknownConnection)?;
+            Opening {
+                connection_id: taken.connection_id,
+                stateful_reconnect_token: taken.stateful_reconnect.then_some(id),
+            }
+        }
+        None => Opening {
+            connection_id: negotiate::new_id(),
+            stateful_reconnect_token: None,
+        },
     };
-    let frame_limit = hub.inner.config.max_frame_bytes();
     let state = hub.inner.clone();
-    Ok(upgrade
+    Ok(upgrade.on_upgrade(move |socket| connection::run(socket, state, principal, opening)))
+}
+
+/// The upgrade with the hub's socket buffers and frame limits.
+fn bounded(
+    upgrade: WebSocketUpgrade,
+    frame_limit: usize,
+) -> WebSocketUpgrade<impl OnFailedUpgrade> {
+    upgrade
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(frame_limit)
         .max_frame_size(frame_limit)
         .on_failed_upgrade(|error| tracing::debug!(%error, "websocket upgrade failed"))
-        .on_upgrade(move |socket| connection::run(socket, state, principal, connection_id)))
 }
 
 /// The answer to a connection the registry would not admit.
@@ -177,6 +208,15 @@ fn negotiate_version(query: Option<&str>) -> Result<u32, HubError> {
             .parse::<u32>()
             .map_err(|_| HubError::InvalidNegotiateVersion),
     }
+}
+
+/// Whether the query sets `name=true` (the first occurrence counts).
+fn query_flag(query: Option<&str>, name: &str) -> bool {
+    query.is_some_and(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .is_some_and(|(_, value)| value.eq_ignore_ascii_case("true"))
+    })
 }
 
 /// The query parameters of a WebSocket connect; the first `id` counts, a repeated

@@ -1,9 +1,10 @@
 // Drives the official @microsoft/signalr client against the orderflow push hub.
 //
-//   node client.mjs <hubUrl> <token> [result|no-result|skip-negotiation]
+//   node client.mjs <hubUrl> <token> [result|no-result|skip-negotiation|stateful]
 //
 // The PushUpdate handler returns a result, except in mode no-result; skip-negotiation connects
-// the WebSocket directly (skipNegotiation). An empty <token> connects without
+// the WebSocket directly (skipNegotiation); stateful asks for stateful reconnect
+// (withStatefulReconnect). Each push event carries the connection id it arrived on. An empty <token> connects without
 // accessTokenFactory. Every event is one JSON line on
 // stdout ({"event": …}); the client's own log goes to stderr. A line "stop" on stdin (or the
 // end of stdin) stops the connection and exits 0; a failed start exits 2; a safety timer
@@ -12,7 +13,7 @@ import readline from "node:readline";
 import * as signalR from "@microsoft/signalr";
 
 const [hubUrl, token = "", mode = "result"] = process.argv.slice(2);
-const modes = ["result", "no-result", "skip-negotiation"];
+const modes = ["result", "no-result", "skip-negotiation", "stateful"];
 if (!hubUrl || !modes.includes(mode)) {
   process.stderr.write(`usage: node client.mjs <hubUrl> <token> [${modes.join("|")}]\n`);
   process.exit(64);
@@ -34,14 +35,17 @@ if (mode === "skip-negotiation") {
   options.skipNegotiation = true;
   options.transport = signalR.HttpTransportType.WebSockets;
 }
-const connection = new signalR.HubConnectionBuilder()
+const builder = new signalR.HubConnectionBuilder()
   .withUrl(hubUrl, options)
   .withAutomaticReconnect([0, 1000, 2000, 5000, 10000])
-  .configureLogging(stderrLogger)
-  .build();
+  .configureLogging(stderrLogger);
+if (mode === "stateful") {
+  builder.withStatefulReconnect();
+}
+const connection = builder.build();
 
 connection.on("PushUpdate", (update) => {
-  emit("push", { update });
+  emit("push", { update, connectionId: connection.connectionId });
   if (mode === "no-result") {
     return undefined;
   }

@@ -166,37 +166,43 @@ impl SignalrClient {
 
     /// Reads events until one named `name` arrives; fails with the transcript otherwise.
     pub async fn expect_event(&mut self, name: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + CLIENT_PATIENCE;
         loop {
-            let line = match tokio::time::timeout_at(deadline, self.events.next_line()).await {
-                Err(_elapsed) => panic!(
-                    "interop: no {name:?} event within {CLIENT_PATIENCE:?}\n{}",
-                    self.diagnostics()
-                ),
-                Ok(Err(error)) => panic!(
-                    "interop: reading the {} client failed: {error}\n{}",
-                    self.name,
-                    self.diagnostics()
-                ),
-                Ok(Ok(None)) => panic!(
-                    "interop: the {} client exited before a {name:?} event\n{}",
-                    self.name,
-                    self.diagnostics()
-                ),
-                Ok(Ok(Some(line))) => line,
-            };
-            self.transcript.push(line.clone());
-            let event: Value = serde_json::from_str(&line).unwrap_or_else(|error| {
-                panic!(
-                    "interop: the {} client printed a line that is not JSON ({error})\n{}",
-                    self.name,
-                    self.diagnostics()
-                )
-            });
+            let event = self.next_event().await;
             if event["event"] == name {
                 return event;
             }
         }
+    }
+
+    /// The next event, whatever it is; fails with the transcript if none comes in time.
+    pub async fn next_event(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + CLIENT_PATIENCE;
+        let line = match tokio::time::timeout_at(deadline, self.events.next_line()).await {
+            Err(_elapsed) => panic!(
+                "interop: no event within {CLIENT_PATIENCE:?}\n{}",
+                self.diagnostics()
+            ),
+            Ok(Err(error)) => panic!(
+                "interop: reading the {} client failed: {error}\n{}",
+                self.name,
+                self.diagnostics()
+            ),
+            Ok(Ok(None)) => panic!(
+                "interop: the {} client exited while an event was awaited\n{}",
+                self.name,
+                self.diagnostics()
+            ),
+            Ok(Ok(Some(line))) => line,
+        };
+        self.transcript.push(line.clone());
+        let event: Value = serde_json::from_str(&line).unwrap_or_else(|error| {
+            panic!(
+                "interop: the {} client printed a line that is not JSON ({error})\n{}",
+                self.name,
+                self.diagnostics()
+            )
+        });
+        event
     }
 
     /// Fails if an event named `name` arrives within `window`.

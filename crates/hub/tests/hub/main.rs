@@ -11,4 +11,5 @@ mod isolation;
 mod negotiate;
 mod protocol;
 mod push;
+mod stateful;
 mod support;

@@ -138,7 +138,7 @@ async fn an_unknown_message_type_gets_a_close_message_with_an_error() {
 }
 
 #[tokio::test]
-async fn stateful_reconnect_messages_are_refused_since_it_was_never_offered() {
+async fn stateful_reconnect_messages_are_refused_on_a_connection_that_did_not_ask_for_it() {
     let running = TestHub::start().await;
     let mut client = running.client("alice").await;
     client
