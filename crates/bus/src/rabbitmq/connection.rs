@@ -75,10 +75,13 @@ impl Connector {
         let connection = tokio::time::timeout(self.config.connect_timeout, connect)
             .await
             .map_err(|_| {
-                BusError::Unavailable(format!(
-                    "no connection to the broker within {:?}",
-                    self.config.connect_timeout
-                ))
+                BusError::Unavailable(
+                    format!(
+                        "no connection to the broker within {:?}",
+                        self.config.connect_timeout
+                    )
+                    .into(),
+                )
             })?
             .map_err(|e| from_lapin("connecting to the broker", &e))?;
         let channel = connection

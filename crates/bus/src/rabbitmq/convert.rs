@@ -52,17 +52,17 @@ pub(crate) fn message(
         .as_ref()
         .ok_or_else(|| BusError::Malformed("no message_id".into()))?;
     let id = Uuid::parse_str(id.as_str())
-        .map_err(|_| BusError::Malformed(format!("message_id {id:?} is not a UUID")))?;
+        .map_err(|_| BusError::Malformed(format!("message_id {id:?} is not a UUID").into()))?;
     let kind = properties
         .kind()
         .as_ref()
-        .ok_or_else(|| BusError::Malformed(format!("message {id} has no type")))?;
+        .ok_or_else(|| BusError::Malformed(format!("message {id} has no type").into()))?;
     let correlation_id = properties
         .correlation_id()
         .as_ref()
         .map(|c| {
             Uuid::parse_str(c.as_str()).map_err(|_| {
-                BusError::Malformed(format!("correlation_id {c:?} of {id} is not a UUID"))
+                BusError::Malformed(format!("correlation_id {c:?} of {id} is not a UUID").into())
             })
         })
         .transpose()?;

@@ -6,7 +6,7 @@
 
 use lapin::ErrorKind;
 use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
-use orderflow_app::ports::bus::BusError;
+use orderflow_app::ports::bus::{BusCause, BusError};
 
 pub(crate) fn from_lapin(context: &str, error: &lapin::Error) -> BusError {
     if let ErrorKind::ProtocolError(amqp) = error.kind()
@@ -21,5 +21,5 @@ pub(crate) fn from_lapin(context: &str, error: &lapin::Error) -> BusError {
     {
         return BusError::Rejected(format!("{context}: {}", amqp.get_message()));
     }
-    BusError::Unavailable(format!("{context}: {error}"))
+    BusError::Unavailable(BusCause::new(context, error.clone()))
 }

@@ -120,7 +120,7 @@ impl Publisher {
 }
 
 pub(crate) fn unreachable_within(wait: std::time::Duration) -> BusError {
-    BusError::Unavailable(format!("the broker could not be reached within {wait:?}"))
+    BusError::Unavailable(format!("the broker could not be reached within {wait:?}").into())
 }
 
 /// Sends one message on a confirm-mode channel.
@@ -154,7 +154,9 @@ pub(crate) async fn await_confirm(
 ) -> Result<(), BusError> {
     let confirmation = tokio::time::timeout(timeout, confirm)
         .await
-        .map_err(|_| BusError::Unavailable(format!("no publisher confirm within {timeout:?}")))?
+        .map_err(|_| {
+            BusError::Unavailable(format!("no publisher confirm within {timeout:?}").into())
+        })?
         .map_err(|e| from_lapin("waiting for a publisher confirm", &e))?;
     match confirmation {
         Confirmation::Ack(None) => Ok(()),

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::BusError;
 use super::limits::check_name;
+use super::{BusCause, BusError};
 
 /// One message on the bus. Bodies are JSON by contract (see `DESIGN.md`), kept
 /// as bytes so that they travel unchanged.
@@ -51,14 +51,15 @@ impl Message {
         routing_key: impl Into<String>,
         value: &T,
     ) -> Result<Self, BusError> {
-        let body = serde_json::to_vec(value).map_err(|e| BusError::Malformed(e.to_string()))?;
+        let body = serde_json::to_vec(value)
+            .map_err(|e| BusError::Malformed(BusCause::new("encoding a body as JSON", e)))?;
         Ok(Message::new(kind, routing_key, body))
     }
 
     /// The body decoded from JSON.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, BusError> {
         serde_json::from_slice(&self.body)
-            .map_err(|e| BusError::Malformed(format!("{} body: {e}", self.kind)))
+            .map_err(|e| BusError::Malformed(BusCause::new(format!("{} body", self.kind), e)))
     }
 
     /// Keep a given id, e.g. derived from the event it announces, so a retried

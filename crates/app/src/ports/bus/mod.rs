@@ -35,6 +35,7 @@
 //! * **Typed failures.** [`BusError::Unavailable`] means "the broker cannot be
 //!   reached now; retry" (HTTP 503); adapters reconnect by themselves.
 
+mod cause;
 mod delivery;
 mod limits;
 mod message;
@@ -45,6 +46,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use cause::BusCause;
 pub use delivery::{Delivery, QueueSubscription, Settle};
 pub use limits::MAX_NAME_LEN;
 pub use message::Message;
@@ -56,7 +58,7 @@ pub enum BusError {
     /// The broker cannot be reached, or the connection was lost before it
     /// answered. Retry later (HTTP 503); the adapter reconnects by itself.
     #[error("message broker unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] BusCause),
     /// No reply to a request within the given time (HTTP 504).
     #[error("no reply within {0:?}")]
     Timeout(Duration),
@@ -69,7 +71,7 @@ pub enum BusError {
     Unroutable(String),
     /// A message or body that cannot be encoded or decoded.
     #[error("malformed message: {0}")]
-    Malformed(String),
+    Malformed(#[source] BusCause),
     /// A subscription or message that breaks the port's rules (empty queue
     /// name, name too long, prefetch of zero, …): a programming error.
     #[error("invalid bus usage: {0}")]
