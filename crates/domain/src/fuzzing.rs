@@ -58,23 +58,16 @@ pub fn order_body(data: &[u8]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
+#[path = "../../../fuzz/seeds.rs"]
+mod seeds;
 
+#[cfg(test)]
+mod tests {
+    use super::seeds::seeds;
     use super::*;
 
     #[test]
     fn every_seed_of_the_order_body_corpus_is_parsed_without_a_panic() {
-        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/order_body");
-        let seeds: Vec<_> = std::fs::read_dir(&corpus)
-            .unwrap_or_else(|error| panic!("{}: {error}", corpus.display()))
-            .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
-            .collect();
-        assert!(
-            seeds.len() >= 4,
-            "the corpus has only {} seeds",
-            seeds.len()
-        );
-        seeds.iter().for_each(|seed| order_body(seed));
+        seeds("order_body").iter().for_each(|seed| order_body(seed));
     }
 }

@@ -106,22 +106,13 @@ fn keys() -> &'static (EncodingKey, DecodingKey) {
 }
 
 #[cfg(test)]
+#[path = "../../../../fuzz/seeds.rs"]
+mod seeds;
+
+#[cfg(test)]
 mod tests {
-    use std::path::Path;
-
+    use super::seeds::seeds;
     use super::*;
-
-    fn seeds(target: &str) -> Vec<Vec<u8>> {
-        let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fuzz/corpus")
-            .join(target);
-        let seeds: Vec<_> = std::fs::read_dir(&corpus)
-            .unwrap_or_else(|error| panic!("{}: {error}", corpus.display()))
-            .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
-            .collect();
-        assert!(seeds.len() >= 4, "{target} has only {} seeds", seeds.len());
-        seeds
-    }
 
     #[test]
     fn every_seed_of_the_token_header_corpus_is_read_without_a_panic() {
