@@ -9,6 +9,9 @@
 
 pub mod context;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateway;
 pub mod integration;
 pub mod mediator;

@@ -30,7 +30,11 @@ pub struct InvalidCursor;
 impl PageCursor {
     pub fn parse(text: &str) -> Result<Self, InvalidCursor> {
         let (micros, id) = text.split_once('.').ok_or(InvalidCursor)?;
-        if micros.len() != 16 || id.len() != 32 {
+        // Exactly what `Display` writes: lower-case hex digits only (no sign, no `A`-`F`).
+        let written = |part: &str, digits: usize| {
+            part.len() == digits && part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        };
+        if !written(micros, 16) || !written(id, 32) {
             return Err(InvalidCursor);
         }
         let bits = u64::from_str_radix(micros, 16).map_err(|_| InvalidCursor)?;
@@ -109,6 +113,10 @@ mod tests {
             "0.0",
             "12.notauuid",
             "zzzzzzzzzzzzzzzz.00000000000000000000000000000000",
+            // found by the fuzzer: read, but written otherwise
+            "0000000000070000.019000000000700080000004B63000ab",
+            "+000000000070000.019000000000700080000004b63000ab",
+            "00000000000700FF.019000000000700080000004b63000ab",
         ] {
             assert_eq!(PageCursor::parse(bad), Err(InvalidCursor));
         }

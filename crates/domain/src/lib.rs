@@ -25,6 +25,9 @@ mod order;
 mod text;
 mod validation;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -54,6 +54,9 @@
 mod config;
 mod connection;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 mod handshake;
 mod hub;

@@ -17,6 +17,9 @@
 
 mod claims;
 mod config;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod jwks;
 mod key_store;
 mod token_header;

@@ -61,6 +61,14 @@ pub(crate) fn read_token_header(token: &str) -> Result<TokenHeader, AuthError> {
             "payload or signature is not base64url",
         ));
     }
+    // JSON text is UTF-8 (RFC 8259 §8.1); serde_json does not check the members it skips, so
+    // without this a signed payload with stray bytes in an unknown claim would be accepted.
+    let payload_is_utf8 = URL_SAFE_NO_PAD
+        .decode(payload_part)
+        .is_ok_and(|payload| std::str::from_utf8(&payload).is_ok());
+    if !payload_is_utf8 {
+        return Err(AuthError::Malformed("payload is not base64url UTF-8"));
+    }
     let header_json = URL_SAFE_NO_PAD
         .decode(header_part)
         .map_err(|_| AuthError::Malformed("header is not base64url"))?;
@@ -193,6 +201,20 @@ mod tests {
             read_token_header(&not_json),
             Err(AuthError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_payload_that_is_not_utf8_is_malformed_even_in_a_claim_nobody_reads() {
+        // found by fuzzing the claims: serde_json skips unknown members without checking them
+        let payload = URL_SAFE_NO_PAD.encode(b"{\"sub\":\"alice\",\"x\":\"\xff\"}");
+        let token = format!(
+            "{}.{payload}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#)
+        );
+        assert_eq!(
+            read_token_header(&token),
+            Err(AuthError::Malformed("payload is not base64url UTF-8"))
+        );
     }
 
     #[test]
