@@ -81,7 +81,9 @@ fn answer(message: &ClientMessage) {
         ClientMessage::StreamItem
         | ClientMessage::CancelInvocation
         | ClientMessage::Ping
-        | ClientMessage::Close => {}
+        | ClientMessage::Close
+        | ClientMessage::Ack { .. }
+        | ClientMessage::Sequence { .. } => {}
     }
 }
 
