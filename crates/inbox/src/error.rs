@@ -3,26 +3,14 @@
 //! Failures of the calls themselves are the port's [`InboxError`]: `Unavailable` when
 //! retrying may help, `Internal` when it cannot.
 
-use std::path::PathBuf;
-
 use orderflow_app::ports::InboxError;
 
 /// Why [`crate::SqliteInbox::open`] or [`crate::PostgresInbox::connect`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("cannot open the push inbox file {path}: {source}")]
-    Sqlite {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error(
-        "the push inbox file {path} is at schema version {found}, newer than this build knows ({known})"
-    )]
-    SchemaTooNew {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
+    /// Its SQLite file cannot be opened, or is at a schema newer than this build.
+    #[error("the push inbox: {0}")]
+    File(#[from] orderflow_sqlite::OpenFileError),
     #[error("cannot start the push inbox writer thread: {0}")]
     Thread(#[source] std::io::Error),
     #[error("invalid database url: {0}")]

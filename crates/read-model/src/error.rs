@@ -6,27 +6,15 @@
 //! that does not decode, a bug). [`OpenError`] converts into it with the same
 //! split, for callers that only deal in the port's error.
 
-use std::path::PathBuf;
-
 use orderflow_app::ports::ReadModelError;
 
 /// Why [`crate::SqliteReadModel::open`] or
 /// [`crate::PostgresReadModel::connect`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("cannot open the read model file {path}: {source}")]
-    Sqlite {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error(
-        "the read model file {path} is at schema version {found}, newer than this build knows ({known})"
-    )]
-    SchemaTooNew {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
+    /// Its SQLite file cannot be opened, or is at a schema newer than this build.
+    #[error("the read model: {0}")]
+    File(#[from] orderflow_sqlite::OpenFileError),
     #[error("cannot start the read model writer thread: {0}")]
     Thread(std::io::Error),
     #[error("invalid database url: {0}")]
@@ -40,13 +28,13 @@ pub enum OpenError {
 impl From<OpenError> for ReadModelError {
     fn from(error: OpenError) -> Self {
         let retry_may_help = match &error {
-            OpenError::Sqlite { source, .. } => crate::sqlite::is_transient(source),
+            OpenError::File(error) => error.is_transient(),
             OpenError::Connect(source)
             | OpenError::Migrate(sqlx::migrate::MigrateError::Execute(source)) => {
                 crate::postgres::is_transient(source)
             }
             OpenError::Thread(_) => true,
-            OpenError::SchemaTooNew { .. } | OpenError::Url(_) | OpenError::Migrate(_) => false,
+            OpenError::Url(_) | OpenError::Migrate(_) => false,
         };
         if retry_may_help {
             ReadModelError::Unavailable(Box::new(error))

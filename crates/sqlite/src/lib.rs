@@ -7,7 +7,9 @@
 //! * [`ReadPool`]: read-only connections to the same file, opened on demand,
 //!   used on Tokio's blocking threads; in WAL mode each read sees a
 //!   consistent snapshot of what was committed before it started.
-//! * [`migrate`]: a component's versioned migrations, in a version table of its own.
+//! * [`migrate`]: a component's versioned migrations, in a version table of its own;
+//!   [`open_migrated_writer`]: the durable writer of a file, migrated, or an
+//!   [`OpenFileError`] naming the file.
 //! * [`next_batch`]: what a single writer thread takes for one group commit.
 //! * [`is_transient`]: whether retrying a failed SQLite call may help.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -43,6 +45,42 @@ pub fn open_durable_writer(path: &Path) -> rusqlite::Result<Connection> {
          {BUSY_TIMEOUT}"
     ))?;
     Ok(connection)
+}
+
+/// A file whose writer could not be opened or whose schema could not be
+/// brought up to date.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open {}: {cause}", path.display())]
+pub struct OpenFileError {
+    pub path: PathBuf,
+    #[source]
+    pub cause: SchemaError,
+}
+
+impl OpenFileError {
+    /// Whether retrying may help (a busy or locked file, an I/O hiccup); a
+    /// schema newer than this build never passes.
+    pub fn is_transient(&self) -> bool {
+        matches!(&self.cause, SchemaError::Sqlite(error) if is_transient(error))
+    }
+}
+
+/// [`open_durable_writer`] on `path`, with `migrations` applied (see
+/// [`migrate`]; the version is kept in `version_table`).
+pub fn open_migrated_writer(
+    path: &Path,
+    version_table: &str,
+    migrations: &[&str],
+) -> Result<Connection, OpenFileError> {
+    let opened = open_durable_writer(path)
+        .map_err(SchemaError::from)
+        .and_then(|mut connection| {
+            migrate(&mut connection, version_table, migrations).map(|()| connection)
+        });
+    opened.map_err(|cause| OpenFileError {
+        path: path.to_owned(),
+        cause,
+    })
 }
 
 /// Blocks for the next command of a writer thread, then takes every one already queued, up

@@ -14,7 +14,7 @@
 mod schema;
 mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -22,7 +22,7 @@ use orderflow_app::ports::{
     InboxBounds, InboxEntry, InboxError, InboxPush, Pruned, PushInbox, Recorded,
 };
 use orderflow_sqlite::{ReadPool, ReadPoolError};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -50,7 +50,7 @@ impl SqliteInbox {
     ) -> Result<Self, OpenError> {
         let path = path.as_ref().to_path_buf();
         let opening = path.clone();
-        let connection = tokio::task::spawn_blocking(move || open_writer(&opening))
+        let connection = tokio::task::spawn_blocking(move || schema::open_writer(&opening))
             .await
             .map_err(|join| OpenError::Thread(std::io::Error::other(join)))??;
         let writer = writer::spawn(connection).map_err(OpenError::Thread)?;
@@ -71,23 +71,6 @@ impl SqliteInbox {
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
-}
-
-fn open_writer(path: &Path) -> Result<Connection, OpenError> {
-    let open_error = |source| OpenError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut connection = orderflow_sqlite::open_durable_writer(path).map_err(open_error)?;
-    schema::migrate(&mut connection).map_err(|error| match error {
-        schema::SchemaError::Sqlite(source) => open_error(source),
-        schema::SchemaError::TooNew { found, known } => OpenError::SchemaTooNew {
-            path: PathBuf::from(path),
-            found,
-            known,
-        },
-    })?;
-    Ok(connection)
 }
 
 /// A SQLite error as the port reports it: busy, locked, I/O or memory failures may pass.

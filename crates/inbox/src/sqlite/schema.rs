@@ -4,6 +4,9 @@
 //! pending migrations and the new version in one `IMMEDIATE` transaction; a file written by
 //! a newer orderflow is refused.
 
+use std::path::Path;
+
+use orderflow_sqlite::OpenFileError;
 use rusqlite::Connection;
 
 /// Each entry moves the schema version from its index to index + 1.
@@ -25,9 +28,7 @@ CREATE INDEX push_inbox_pending ON push_inbox (user_id, seq) WHERE state = 0;
 CREATE INDEX push_inbox_age ON push_inbox (recorded_at);
 "];
 
-pub(crate) use orderflow_sqlite::SchemaError;
-
-/// Applies the migrations this file has not seen yet.
-pub(crate) fn migrate(connection: &mut Connection) -> Result<(), SchemaError> {
-    orderflow_sqlite::migrate(connection, "push_inbox_schema", MIGRATIONS)
+/// The file's durable writer, with the migrations it has not seen yet applied.
+pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenFileError> {
+    orderflow_sqlite::open_migrated_writer(path, "push_inbox_schema", MIGRATIONS)
 }

@@ -21,7 +21,7 @@ mod reader;
 mod schema;
 mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -29,7 +29,6 @@ use orderflow_app::ports::{
     CreatedOrder, GatewayOrder, OrderListPage, OrderListQuery, OrderReadModel, ReadModelError,
     StatusChange,
 };
-use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -52,7 +51,7 @@ impl SqliteReadModel {
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
         let path = path.as_ref().to_path_buf();
         let opening = path.clone();
-        let connection = tokio::task::spawn_blocking(move || open_writer(&opening))
+        let connection = tokio::task::spawn_blocking(move || schema::open_writer(&opening))
             .await
             .map_err(|join| OpenError::Thread(std::io::Error::other(join)))??;
         let writer = writer::spawn(connection).map_err(OpenError::Thread)?;
@@ -72,23 +71,6 @@ impl SqliteReadModel {
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
-}
-
-fn open_writer(path: &Path) -> Result<Connection, OpenError> {
-    let open_error = |source| OpenError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut connection = orderflow_sqlite::open_durable_writer(path).map_err(open_error)?;
-    schema::migrate(&mut connection).map_err(|error| match error {
-        schema::SchemaError::Sqlite(source) => open_error(source),
-        schema::SchemaError::TooNew { found, known } => OpenError::SchemaTooNew {
-            path: PathBuf::from(path),
-            found,
-            known,
-        },
-    })?;
-    Ok(connection)
 }
 
 pub(crate) use orderflow_sqlite::is_transient;

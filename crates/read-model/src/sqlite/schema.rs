@@ -7,6 +7,9 @@
 //! new file migrate it once, and a crash mid-way leaves it as it was. A file
 //! written by a newer orderflow is refused.
 
+use std::path::Path;
+
+use orderflow_sqlite::OpenFileError;
 use rusqlite::Connection;
 
 /// Each entry moves the schema version from its index to index + 1.
@@ -35,16 +38,20 @@ CREATE INDEX gateway_orders_newest ON gateway_orders (created_at DESC, id DESC);
 CREATE INDEX gateway_orders_buyer_newest ON gateway_orders (buyer_id, created_at DESC, id DESC);
 "];
 
-pub(crate) use orderflow_sqlite::SchemaError;
-
-/// Applies the migrations this file has not seen yet.
-pub(crate) fn migrate(connection: &mut Connection) -> Result<(), SchemaError> {
-    orderflow_sqlite::migrate(connection, "gateway_orders_schema", MIGRATIONS)
+/// The file's durable writer, with the migrations it has not seen yet applied.
+pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenFileError> {
+    orderflow_sqlite::open_migrated_writer(path, "gateway_orders_schema", MIGRATIONS)
 }
 
 #[cfg(test)]
 mod tests {
+    use orderflow_sqlite::SchemaError;
+
     use super::*;
+
+    fn migrate(connection: &mut Connection) -> Result<(), SchemaError> {
+        orderflow_sqlite::migrate(connection, "gateway_orders_schema", MIGRATIONS)
+    }
 
     fn version(connection: &Connection) -> i64 {
         connection
