@@ -48,7 +48,7 @@ pub fn decode_order_event(recorded: &RecordedEvent) -> Result<OrderEvent, Record
     let event = OrderEvent::decode(
         &recorded.event_type,
         recorded.schema_version,
-        recorded.data.clone(),
+        &recorded.data,
     )
     .map_err(|error| failed(RecordedEventCause::Decode(error)))?;
     if event.order_id() != stream_order {

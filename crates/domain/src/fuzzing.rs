@@ -41,7 +41,7 @@ pub fn order_body(data: &[u8]) {
         .unwrap_or_else(|error| panic!("a parsed order refused by decide: {error}"));
     for event in &events {
         let stored =
-            OrderEvent::decode(event.event_type(), event.schema_version(), event.to_json());
+            OrderEvent::decode(event.event_type(), event.schema_version(), &event.to_json());
         assert_eq!(
             stored.as_ref(),
             Ok(event),

@@ -143,10 +143,12 @@ impl OrderEvent {
     }
 
     /// Reads a stored event, lifting old versions with the production upcasters.
+    /// A body at the current version is read where it lies (every subscription decodes
+    /// every event, so no copy of it is made); only an older one is copied to be lifted.
     pub fn decode(
         event_type: &str,
         schema_version: u16,
-        data: Value,
+        data: &Value,
     ) -> Result<OrderEvent, EventDecodeError> {
         OrderEvent::decode_with(UPCASTERS, event_type, schema_version, data)
     }
@@ -156,12 +158,18 @@ impl OrderEvent {
         upcasters: &[Upcaster],
         event_type: &str,
         schema_version: u16,
-        data: Value,
+        data: &Value,
     ) -> Result<OrderEvent, EventDecodeError> {
         let current = current_version(event_type).ok_or_else(|| EventDecodeError::UnknownType {
             event_type: event_type.to_owned(),
         })?;
-        let data = upcast(upcasters, event_type, schema_version, current, data)?;
+        let lifted;
+        let data = if schema_version == current {
+            data
+        } else {
+            lifted = upcast(upcasters, event_type, schema_version, current, data.clone())?;
+            &lifted
+        };
         let invalid = |reason: String| EventDecodeError::InvalidBody {
             event_type: event_type.to_owned(),
             reason,
@@ -260,12 +268,12 @@ struct CancelledV1 {
 }
 
 impl CurrentBody {
-    fn parse(event_type: &str, data: Value) -> Result<CurrentBody, serde_json::Error> {
+    fn parse(event_type: &str, data: &Value) -> Result<CurrentBody, serde_json::Error> {
         Ok(match event_type {
-            ORDER_CREATED => Self::Created(serde_json::from_value(data)?),
-            ORDER_SUBSCRIPTION_ADDED => Self::SubscriptionAdded(serde_json::from_value(data)?),
-            ORDER_CONFIRMED => Self::Confirmed(serde_json::from_value(data)?),
-            ORDER_CANCELLED => Self::Cancelled(serde_json::from_value(data)?),
+            ORDER_CREATED => Self::Created(Deserialize::deserialize(data)?),
+            ORDER_SUBSCRIPTION_ADDED => Self::SubscriptionAdded(Deserialize::deserialize(data)?),
+            ORDER_CONFIRMED => Self::Confirmed(Deserialize::deserialize(data)?),
+            ORDER_CANCELLED => Self::Cancelled(Deserialize::deserialize(data)?),
             other => {
                 let message = format!("no body schema for `{other}`");
                 return Err(serde::de::Error::custom(message));

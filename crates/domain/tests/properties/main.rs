@@ -104,7 +104,7 @@ proptest! {
         for step in run(&commands) {
             for event in step.events() {
                 let decoded =
-                    OrderEvent::decode(event.event_type(), event.schema_version(), event.to_json());
+                    OrderEvent::decode(event.event_type(), event.schema_version(), &event.to_json());
                 prop_assert_eq!(decoded.as_ref(), Ok(event));
             }
         }

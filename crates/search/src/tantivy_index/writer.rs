@@ -23,6 +23,23 @@ use crate::update::newest_per_order;
 /// Memory for documents buffered between commits (one indexing thread).
 const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
+/// Segments below this many documents count as one size class when merging.
+/// tantivy's default (10,000) suits bulk loads; this index commits every 100 ms,
+/// so a burst makes segments of a few hundred documents, and with the default
+/// every young document was merged again with each new small segment until its
+/// segment passed ~17,000 documents. With 500, segments merge by size class
+/// (8 of ~500 into ~4,000, 8 of those into ~32,000, …): the merge thread's share of
+/// `up`'s CPU under `POST /orders` load fell from 12 % to 8 % (docs/BENCHMARKS.md).
+const MERGE_MIN_LAYER_DOCS: u32 = 500;
+
+fn open_writer(index: &Index) -> tantivy::Result<IndexWriter> {
+    let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
+    let mut policy = tantivy::merge_policy::LogMergePolicy::default();
+    policy.set_min_layer_size(MERGE_MIN_LAYER_DOCS);
+    writer.set_merge_policy(Box::new(policy));
+    Ok(writer)
+}
+
 /// The index's only `IndexWriter`, behind a lock; `None` after a failure it
 /// could not roll back from, until the next update recreates it.
 pub(super) struct Writer {
@@ -54,7 +71,7 @@ fn write_checkpoints(checkpoints: &BTreeMap<String, u64>) -> String {
 
 impl Writer {
     pub(super) fn new(index: Index) -> tantivy::Result<Self> {
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
+        let writer = open_writer(&index)?;
         Ok(Writer {
             index,
             writer: Mutex::new(Some(writer)),
@@ -79,10 +96,7 @@ impl Writer {
         let mut slot = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let writer = match slot.take() {
             Some(writer) => writer,
-            None => self
-                .index
-                .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
-                .map_err(unavailable)?,
+            None => open_writer(&self.index).map_err(unavailable)?,
         };
         let writer = slot.insert(writer);
         let result = work(writer);

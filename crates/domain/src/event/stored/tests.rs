@@ -30,7 +30,7 @@ fn every_variant() -> Vec<OrderEvent> {
 }
 
 fn decode(event_type: &str, version: u16, data: Value) -> Result<OrderEvent, EventDecodeError> {
-    OrderEvent::decode(event_type, version, data)
+    OrderEvent::decode(event_type, version, &data)
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn an_old_body_is_upcast_before_it_is_read() {
     let id = order_id(7);
     let old_body = json!({"order": id.to_string(), "at": "2026-01-02T03:04:05Z"});
 
-    let event = OrderEvent::decode_with(&upcasters, "OrderConfirmed", 0, old_body.clone());
+    let event = OrderEvent::decode_with(&upcasters, "OrderConfirmed", 0, &old_body);
     assert_eq!(
         event,
         Ok(OrderEvent::OrderConfirmed {
@@ -223,11 +223,11 @@ fn an_old_body_is_upcast_before_it_is_read() {
             confirmed_at: NOW
         })
     );
-    let broken = OrderEvent::decode_with(&upcasters, "OrderConfirmed", 0, json!({}));
+    let broken = OrderEvent::decode_with(&upcasters, "OrderConfirmed", 0, &json!({}));
     assert!(matches!(broken, Err(EventDecodeError::UpcastFailed { .. })));
     // Without the step, the production decoder refuses the old body instead of misreading it.
     assert!(matches!(
-        OrderEvent::decode("OrderConfirmed", 0, old_body),
+        OrderEvent::decode("OrderConfirmed", 0, &old_body),
         Err(EventDecodeError::MissingUpcaster { .. })
     ));
 }
