@@ -1,7 +1,7 @@
 //! The web console driven in a real browser: Debian's Chromium (`/usr/bin/chromium`, or
-//! `CHROMIUM`) through `playwright-core` from npm (no browser download), pinned in
-//! `console-browser/package.json` with a committed lock; the `*.mjs` files there are the
-//! scenarios. `scripts/test` installs both; a test run without them installs the npm part on
+//! `CHROMIUM`) through `playwright-core` from npm (no browser download), and `oidc-provider`
+//! as a third-party identity provider, pinned in `console-browser/package.json` with a
+//! committed lock; the `*.mjs` files there are the scenarios. `scripts/test` installs both; a test run without them installs the npm part on
 //! first use and fails (never skips) without Chromium.
 //!
 //! A scenario prints one JSON line per step (`{"step": …}`). A step named `…-requested`
@@ -82,10 +82,13 @@ impl BrowserScenario {
             chromium.display()
         );
         let dir = browser_dir();
-        if !dir
-            .join("node_modules/playwright-core/package.json")
-            .is_file()
-        {
+        let installed = ["playwright-core", "oidc-provider"].iter().all(|package| {
+            dir.join("node_modules")
+                .join(package)
+                .join("package.json")
+                .is_file()
+        });
+        if !installed {
             install_step(&dir, "npm", &["ci", "--no-audit", "--no-fund"]).await;
         }
         let mut child = Command::new("node")
