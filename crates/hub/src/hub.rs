@@ -5,8 +5,8 @@
 //! - [`PushHub::start_push`] queues `PushUpdate` with the caller's one argument on every live
 //!   connection of every distinct user asked for, and on every live admin connection (admins
 //!   see every order, so their lists follow every change), before it returns and without
-//!   waiting for anything: pushes started one after another reach each connection in that order, and a
-//!   slow or frozen connection never delays the queuing on another;
+//!   waiting for anything: pushes started one after another reach each connection in that
+//!   order, and a slow or frozen connection never delays the queuing on another;
 //! - [`PendingPush::finish`] resolves once each awaited connection has answered or the
 //!   acknowledgement timeout has passed — never later, whatever the clients do; pushes are
 //!   acknowledged concurrently, up to [`HubConfig::max_pending_acknowledgements`] awaited at
@@ -221,9 +221,7 @@ impl PushHub {
             waiting,
         }
     }
-}
 
-impl PushHub {
     /// Queues `PushUpdate(argument)` on `connection`, awaited if the hub's bound allows.
     fn queue_push(
         &self,
