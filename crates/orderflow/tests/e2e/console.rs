@@ -5,7 +5,7 @@
 use orderflow_testkit::console_browser::{BrowserScenario, run_console_scenario};
 use orderflow_testkit::cutting_proxy::{CuttingProxy, Gate};
 
-use crate::support::{InProcessUp, Process, http};
+use crate::support::{InProcessUp, Process, ServerMode, http};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buyers_and_admins_work_in_the_console_with_live_updates() {
@@ -118,6 +118,36 @@ async fn the_console_signs_in_at_a_third_party_oidc_provider() {
             "ok"
         ]
     );
+}
+
+/// `orderflow gateway` alone, in server mode beside `idp`, `orders` and `push-hub`
+/// processes: the console it serves talks to its origin only (the gateway's `/api/orders`,
+/// and `/orders…` and `/hubs/…` forwarded to the orders service and the hub), and the
+/// whole browser scenario passes there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_works_on_a_gateway_alone() {
+    // The gateway's address must be in the dev issuer's redirect URIs before it starts.
+    let gateway_address = {
+        let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        reserved.local_addr().unwrap().to_string()
+    };
+    let callback = format!("http://{gateway_address}/callback");
+    let deployment =
+        ServerMode::with_idp_env(&[("ORDERFLOW_DEV_REDIRECT_URIS", callback.as_str())]).await;
+    let hub = deployment.start("push-hub", "127.0.0.1:0").await;
+    let orders = deployment.start("orders", "127.0.0.1:0").await;
+    let (orders_url, hub_url) = (orders.url(""), hub.url(""));
+    let mut env = deployment.env();
+    env.extend([
+        ("ORDERFLOW_ORDERS_URL", orders_url.as_str()),
+        ("ORDERFLOW_HUB_URL", hub_url.as_str()),
+    ]);
+    let gateway = Process::start(&["gateway", "--listen", &gateway_address], &env).await;
+    let screenshots = tempfile::tempdir().unwrap();
+    let run = run_console_scenario(&gateway.url(""), screenshots.path()).await;
+    assert_eq!(run.names().last(), Some(&"ok"), "{:?}", run.names());
+    drop((gateway, orders, hub));
+    deployment.finish().await;
 }
 
 #[tokio::test]

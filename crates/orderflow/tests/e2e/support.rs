@@ -244,6 +244,11 @@ pub struct ServerMode {
 
 impl ServerMode {
     pub async fn new() -> Self {
+        Self::with_idp_env(&[]).await
+    }
+
+    /// Server mode whose `idp` also gets `idp_env` (e.g. `ORDERFLOW_DEV_REDIRECT_URIS`).
+    pub async fn with_idp_env(idp_env: &[(&str, &str)]) -> Self {
         let database = orderflow_testkit::TestDatabase::create().await;
         let exchange = format!("orderflow-test-{}", uuid::Uuid::new_v4().simple());
         let data_dir = tempfile::tempdir().unwrap();
@@ -255,7 +260,7 @@ impl ServerMode {
                 "--data-dir",
                 data_dir.path().to_str().unwrap(),
             ],
-            &[],
+            idp_env,
         )
         .await;
         let issuer = idp.url("/realms/orderflow");
