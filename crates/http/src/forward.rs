@@ -185,6 +185,81 @@ fn unavailable(detail: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_request_reaches_the_upstream_as_it_came_and_its_answer_comes_back() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let echo = Router::new().route(
+            "/orders/{id}/confirm",
+            axum::routing::post(|request: Request| async move {
+                let (parts, body) = request.into_parts();
+                let body = axum::body::to_bytes(body, 1024).await.unwrap();
+                let seen = |name: header::HeaderName| {
+                    parts
+                        .headers
+                        .get(name)
+                        .map(|value| value.to_str().unwrap().to_owned())
+                };
+                let echoed = serde_json::json!({
+                    "uri": parts.uri.to_string(),
+                    "host": seen(header::HOST),
+                    "authorization": seen(header::AUTHORIZATION),
+                    "te": seen(header::TE),
+                    "body": String::from_utf8(body.to_vec()).unwrap(),
+                });
+                (StatusCode::CREATED, axum::Json(echoed))
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, echo).await });
+        let router = forwarding_router(
+            &["/orders"],
+            Upstream::parse(&format!("http://{address}")).unwrap(),
+        );
+        let answer = router
+            .oneshot(
+                Request::post("http://gateway.example/orders/o-1/confirm?why=test")
+                    .header(header::AUTHORIZATION, "Bearer t")
+                    .header(header::TE, "trailers")
+                    .body(Body::from("{}"))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::CREATED);
+        let body = axum::body::to_bytes(answer.into_body(), 1024)
+            .await
+            .unwrap();
+        let echoed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            echoed,
+            serde_json::json!({
+                "uri": "/orders/o-1/confirm?why=test",
+                "host": address.to_string(),
+                "authorization": "Bearer t",
+                "te": null,
+                "body": "{}",
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn an_upstream_that_is_down_is_a_502_problem() {
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = gone.local_addr().unwrap();
+        drop(gone);
+        let router = forwarding_router(
+            &["/orders"],
+            Upstream::parse(&format!("http://{address}")).unwrap(),
+        );
+        let answer = router
+            .oneshot(Request::get("/orders/o-1?x=1").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(answer.headers()[header::CONTENT_TYPE], crate::PROBLEM_JSON);
+    }
 
     #[test]
     fn an_upstream_is_a_plain_http_base_url() {
