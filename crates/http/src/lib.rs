@@ -14,6 +14,8 @@
 //!   the validator's errors lives in `error_mapping.rs`.
 //! - Every response echoes `X-Correlation-Id`; writes carry `ETag` and `Orderflow-Position`.
 //! - [`record_request`] counts and times requests per matched route, for `/metrics`.
+//! - [`forwarding_router`] passes everything under some prefixes to an [`Upstream`] (a
+//!   gateway alone forwards the console's `/orders` and `/hubs` calls), WebSockets included.
 //! - [`serve`] runs a router on a listener with a header read timeout, an idle timeout and a
 //!   connection cap ([`ConnectionLimits`]).
 //! - `GET /openapi.json` serves [`OPENAPI_JSON`], the OpenAPI 3.1 document of all of this.
@@ -22,6 +24,7 @@
 mod correlation;
 mod error_mapping;
 pub mod extract;
+mod forward;
 mod problem;
 mod request_metrics;
 mod router;
@@ -39,6 +42,7 @@ use orderflow_auth::TokenValidator;
 
 pub use correlation::{CORRELATION_ID_HEADER, CorrelationId};
 pub use extract::IDEMPOTENCY_KEY_HEADER;
+pub use forward::{Upstream, forwarding_router};
 pub use orderflow_app::orders::search::READ_YOUR_WRITES_WAIT;
 pub use problem::{PROBLEM_JSON, Problem};
 pub use request_metrics::record_request;

@@ -105,7 +105,7 @@ async fn serve(mut socket: WebSocket, hub: Arc<HubState>, principal: Principal, 
         },
         &config,
     );
-    let registration = match hub.registry.register(handle.clone()) {
+    let registration = match hub.registry.register(handle.clone(), principal.is_admin()) {
         Ok(()) => Some(Registration {
             hub: hub.clone(),
             handle,

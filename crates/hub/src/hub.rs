@@ -3,9 +3,10 @@
 //!
 //! Guarantees:
 //! - [`PushHub::start_push`] queues `PushUpdate` with the caller's one argument on every live
-//!   connection of every distinct user asked for, before it returns and without waiting for
-//!   anything: pushes started one after another reach each connection in that order, and a
-//!   slow or frozen connection never delays the queuing on another;
+//!   connection of every distinct user asked for, and on every live admin connection (admins
+//!   see every order, so their lists follow every change), before it returns and without
+//!   waiting for anything: pushes started one after another reach each connection in that
+//!   order, and a slow or frozen connection never delays the queuing on another;
 //! - [`PendingPush::finish`] resolves once each awaited connection has answered or the
 //!   acknowledgement timeout has passed — never later, whatever the clients do; pushes are
 //!   acknowledged concurrently, up to [`HubConfig::max_pending_acknowledgements`] awaited at
@@ -160,8 +161,8 @@ impl PushHub {
         self.inner.registry.connections_of(user_id).len()
     }
 
-    /// Invokes `PushUpdate(update)` on every live connection of `user_ids` and reports, per
-    /// connection, whether it acknowledged within `ack_timeout`
+    /// Invokes `PushUpdate(update)` on every live connection of `user_ids` and of every
+    /// admin, and reports, per connection, whether it acknowledged within `ack_timeout`
     /// ([`HubConfig::DEFAULT_ACK_TIMEOUT`] is the usual choice). Duplicate user ids are
     /// pushed once.
     #[tracing::instrument(
@@ -204,29 +205,47 @@ impl PushHub {
                 continue;
             }
             for connection in connections {
-                let slot = self.inner.pending_acknowledgements.take();
-                match connection.invoke(PUSH_UPDATE_METHOD, &argument, slot.is_some()) {
-                    Ok(Invoked::Awaiting {
-                        invocation_id,
-                        completion,
-                    }) => waiting.push(Waiting {
-                        connection,
-                        invocation_id,
-                        completion,
-                        _slot: slot,
-                    }),
-                    Ok(Invoked::Sent) => report.unacknowledged.push(connection.id.clone()),
-                    Err(reason) => report.failed.push(DeliveryFailure {
-                        connection: connection.id.clone(),
-                        reason,
-                    }),
-                }
+                self.queue_push(connection, &argument, &mut report, &mut waiting);
+            }
+        }
+        // Admins see every order, so every push reaches their connections too (once per
+        // connection, however many of the users asked for they are).
+        for connection in self.inner.registry.seeing_every_order() {
+            if !seen.contains(connection.id.user_id.as_str()) {
+                self.queue_push(connection, &argument, &mut report, &mut waiting);
             }
         }
         PendingPush {
             deadline,
             report,
             waiting,
+        }
+    }
+
+    /// Queues `PushUpdate(argument)` on `connection`, awaited if the hub's bound allows.
+    fn queue_push(
+        &self,
+        connection: Arc<ConnectionHandle>,
+        argument: &str,
+        report: &mut PushReport,
+        waiting: &mut Vec<Waiting>,
+    ) {
+        let slot = self.inner.pending_acknowledgements.take();
+        match connection.invoke(PUSH_UPDATE_METHOD, argument, slot.is_some()) {
+            Ok(Invoked::Awaiting {
+                invocation_id,
+                completion,
+            }) => waiting.push(Waiting {
+                connection,
+                invocation_id,
+                completion,
+                _slot: slot,
+            }),
+            Ok(Invoked::Sent) => report.unacknowledged.push(connection.id.clone()),
+            Err(reason) => report.failed.push(DeliveryFailure {
+                connection: connection.id.clone(),
+                reason,
+            }),
         }
     }
 }

@@ -78,16 +78,19 @@ pub(crate) async fn record_durably(
     }
 }
 
-/// Marks `message_id` acknowledged for every user one of whose connections acknowledged it.
+/// Marks `message_id` acknowledged for every subscriber one of whose connections acknowledged
+/// it (an admin who got it only because admins get every push acknowledges nothing here).
 pub(crate) async fn acknowledge_delivered(
     inbox: &dyn PushInbox,
     message_id: Uuid,
+    subscribers: &[String],
     report: &PushReport,
 ) {
     let users: HashSet<&str> = report
         .delivered
         .iter()
         .map(|delivery| delivery.connection.user_id.as_str())
+        .filter(|user_id| subscribers.iter().any(|subscriber| subscriber == user_id))
         .collect();
     for user_id in users {
         if let Err(error) = inbox.acknowledge(user_id, &[message_id]).await {

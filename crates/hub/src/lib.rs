@@ -4,9 +4,10 @@
 //! - [`hub_router`] serves `POST /hubs/push-updates/negotiate` (negotiate versions 0 and 1)
 //!   and the WebSocket endpoint `/hubs/push-updates` (Text frames, the JSON hub protocol,
 //!   handshake versions up to 2). Every request needs a valid access token; the user id of
-//!   the token decides which pushes a connection receives.
+//!   the token decides which pushes a connection receives, and a token with the `admin` role
+//!   receives every push (admins may see every order).
 //! - [`PushHub`] keeps user id → live connections (a user may have several tabs; all get the
-//!   push) and [`PushHub::push`]es `PushUpdate(update)` to them as client-result invocations,
+//!   push), and admins' connections apart, and [`PushHub::push`]es `PushUpdate(update)` to them as client-result invocations,
 //!   reporting which connections acknowledged in a [`PushReport`]. A push is queued on every
 //!   connection at once ([`PushHub::start_push`]) and its acknowledgements are awaited
 //!   afterwards ([`PendingPush::finish`]), so no connection's silence delays another's push.

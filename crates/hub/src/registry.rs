@@ -7,6 +7,8 @@
 //!   the hub at most [`crate::HubConfig::max_connections`]: one user's tabs never take
 //!   another user's place except through the global bound;
 //! - deregistering fails the connection's waiting invocations at once;
+//! - a connection registered as seeing every order (an admin's) is also listed apart, so a
+//!   push reaches it whoever it is for, until it is deregistered;
 //! - once shutdown has begun, no connection is admitted any more.
 //!
 //! Locks are `std` mutexes held for map operations only, never across an `.await`.
@@ -21,6 +23,8 @@ use crate::handle::ConnectionHandle;
 #[derive(Debug, Default)]
 struct RegistryState {
     by_user: HashMap<String, HashMap<String, Arc<ConnectionHandle>>>,
+    /// The connections that see every order (admins'), by connection id.
+    seeing_every_order: HashMap<String, Arc<ConnectionHandle>>,
     shutting_down: bool,
 }
 
@@ -78,10 +82,20 @@ impl Registry {
         Ok(())
     }
 
-    /// Lists a connection whose handshake is being answered.
-    pub(crate) fn register(&self, handle: Arc<ConnectionHandle>) -> Result<(), AdmissionRefused> {
+    /// Lists a connection whose handshake is being answered; `sees_every_order` for an
+    /// admin's, which every push reaches.
+    pub(crate) fn register(
+        &self,
+        handle: Arc<ConnectionHandle>,
+        sees_every_order: bool,
+    ) -> Result<(), AdmissionRefused> {
         let mut state = self.lock();
         self.check(&state, &handle.id.user_id)?;
+        if sees_every_order {
+            state
+                .seeing_every_order
+                .insert(handle.id.connection_id.clone(), handle.clone());
+        }
         let previous = state
             .by_user
             .entry(handle.id.user_id.clone())
@@ -97,6 +111,7 @@ impl Registry {
         let removed = {
             let mut state = self.lock();
             let user_id = &handle.id.user_id;
+            state.seeing_every_order.remove(&handle.id.connection_id);
             let removed = state
                 .by_user
                 .get_mut(user_id)
@@ -120,6 +135,11 @@ impl Registry {
             .get(user_id)
             .map(|connections| connections.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The live connections that see every order (admins').
+    pub(crate) fn seeing_every_order(&self) -> Vec<Arc<ConnectionHandle>> {
+        self.lock().seeing_every_order.values().cloned().collect()
     }
 
     /// How many connections are live.
@@ -173,7 +193,7 @@ mod tests {
     async fn an_ended_connection_answers_its_waiting_invocations_at_once() {
         let registry = Registry::new(10, 10);
         let (connection, _mailbox) = handle("alice", "c1");
-        registry.register(connection.clone()).unwrap();
+        registry.register(connection.clone(), false).unwrap();
         let Ok(crate::handle::Invoked::Awaiting { completion, .. }) =
             connection.invoke("PushUpdate", "1", true)
         else {
@@ -193,11 +213,11 @@ mod tests {
     fn no_connection_is_admitted_once_shutdown_began() {
         let registry = Registry::new(10, 10);
         let (first, _first_mailbox) = handle("alice", "c1");
-        registry.register(first).unwrap();
+        registry.register(first, false).unwrap();
         assert_eq!(registry.begin_shutdown().len(), 1);
         let (second, _second_mailbox) = handle("alice", "c2");
         assert_eq!(
-            registry.register(second),
+            registry.register(second, false),
             Err(AdmissionRefused::ShuttingDown)
         );
     }
@@ -209,15 +229,18 @@ mod tests {
             .into_iter()
             .map(|id| {
                 let (connection, mailbox) = handle("alice", id);
-                registry.register(connection).unwrap();
+                registry.register(connection, false).unwrap();
                 mailbox
             })
             .collect();
         let (third, _third_mailbox) = handle("alice", "a3");
-        assert_eq!(registry.register(third), Err(AdmissionRefused::UserFull));
+        assert_eq!(
+            registry.register(third, false),
+            Err(AdmissionRefused::UserFull)
+        );
         assert_eq!(registry.admits("bob"), Ok(()));
         let (bob, _bob_mailbox) = handle("bob", "b1");
-        registry.register(bob).unwrap();
+        registry.register(bob, false).unwrap();
         assert_eq!(registry.admits("carol"), Err(AdmissionRefused::HubFull));
         drop(mailboxes);
     }

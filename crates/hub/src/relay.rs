@@ -26,7 +26,9 @@
 //!   acknowledged; the broker is acknowledged right after, then the pushes go out, and a push a
 //!   connection of its user acknowledged is marked so in the inbox. A crash between the write
 //!   and the broker's acknowledgement only repeats the write (idempotent by user and message
-//!   id: every instance writes the same one row per user); the inbox's pruning runs beside;
+//!   id: every instance writes the same one row per user); an admin's connection, which gets
+//!   every push live (see `hub`), acknowledges nothing in the inbox for a subscriber; the
+//!   inbox's pruning runs beside;
 //! - a repeated message id within the window is acknowledged without pushing again; a message
 //!   that does not decode is rejected to the dead-letter queue;
 //! - when the shutdown future resolves, no new delivery is taken, and the ones in flight are
@@ -233,19 +235,23 @@ fn start(
                 message.push_update_argument(),
                 ack_timeout,
             );
-            Ok((delivery, Some((message.message_id, pending))))
+            Ok((
+                delivery,
+                Some((message.message_id, message.subscriber_ids, pending)),
+            ))
         }
     };
     async move {
         let settled = match started {
             Err(delivery) => delivery.reject().await,
             Ok((delivery, None)) => delivery.ack().await,
-            Ok((delivery, Some((message_id, pending)))) => match inbox {
+            Ok((delivery, Some((message_id, subscribers, pending)))) => match inbox {
                 Some(inbox) => {
                     // Durable in the inbox already: the broker need not wait for the clients.
                     let settled = delivery.ack().await;
                     let report = finish(message_id, pending).await;
-                    crate::inbox::acknowledge_delivered(&*inbox, message_id, &report).await;
+                    crate::inbox::acknowledge_delivered(&*inbox, message_id, &subscribers, &report)
+                        .await;
                     settled
                 }
                 None => {

@@ -25,7 +25,7 @@ pub enum Command {
     Orders(ServiceArgs),
     /// The API gateway (BFF) alone, in server mode (RabbitMQ, PostgreSQL read model,
     /// external OIDC issuer).
-    Gateway(ServiceArgs),
+    Gateway(GatewayArgs),
     /// The SignalR push hub alone, in server mode (RabbitMQ, external OIDC issuer).
     PushHub(ServiceArgs),
     /// The built-in dev identity provider alone.
@@ -208,6 +208,22 @@ pub struct ServiceArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub backend: BackendArgs,
+}
+
+/// The gateway alone: a service, and where the console's other calls go.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// Base URL of the orders service (`http://host:port`): the console served here calls
+    /// `/orders…` (search, confirm, cancel, subscribe) on this origin, and they are forwarded
+    /// there. Unset: not served here.
+    #[arg(long, env = "ORDERFLOW_ORDERS_URL")]
+    pub orders_url: Option<String>,
+    /// Base URL of a push hub (`http://host:port`): the console's `/hubs/…` (negotiate and
+    /// WebSocket) are forwarded there. Unset: not served here.
+    #[arg(long, env = "ORDERFLOW_HUB_URL")]
+    pub hub_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 //! command line and the `ORDERFLOW_*` variables (`cli` names each flag and
 //! variable once, with its default).
 
-use crate::cli::{Cli, Command, IdpArgs, ServiceArgs, UpArgs};
+use crate::cli::{Cli, Command, GatewayArgs, IdpArgs, ServiceArgs, UpArgs};
 
 /// One process's settings: which component, where it listens, which
 /// adapters and identity provider it uses.
@@ -14,7 +14,7 @@ pub enum Settings {
     /// The orders service alone (server mode).
     Orders(ServiceArgs),
     /// The API gateway alone (server mode).
-    Gateway(ServiceArgs),
+    Gateway(GatewayArgs),
     /// The push hub alone (server mode).
     PushHub(ServiceArgs),
     /// The dev identity provider alone.

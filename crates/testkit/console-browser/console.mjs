@@ -4,15 +4,15 @@
 //   node console.mjs <baseUrl> <screenshotDir>
 //
 // alice signs in at the login page, is refused a bad order in words (inputs kept), has her
-// token refreshed, places a good one; admin, in a second browser context, finds it among
-// pending orders and confirms it; alice's page shows it confirmed without a reload; bob's
-// page (375 px wide) shows nothing of alice's.
+// token refreshed, places a good one; two admin views, open before (other browser
+// contexts), show it among pending orders as it is placed, live; admin confirms it; alice's
+// page and the other admin view show it confirmed without a reload; bob's page (375 px
+// wide) shows nothing of alice's.
 // Screenshots of the buyer's and the admin's view go to <screenshotDir>. Every step prints
 // one JSON line ({"step": …}); a failure exits 1 with the reason, a safety timer exits 3.
-import { chromium } from "playwright-core";
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { fail, patience, run, signIn as signInAt, statusOf, step } from "./session.mjs";
 
 const [baseUrl, screenshotDir] = process.argv.slice(2);
 if (!baseUrl || !screenshotDir) {
@@ -20,43 +20,9 @@ if (!baseUrl || !screenshotDir) {
   process.exit(64);
 }
 mkdirSync(screenshotDir, { recursive: true });
-setTimeout(() => { process.stderr.write("gave up after 150 s\n"); process.exit(3); }, 150_000).unref();
-const step = (name, fields = {}) => process.stdout.write(JSON.stringify({ step: name, ...fields }) + "\n");
-const fail = (message) => { throw new Error(message); };
-const patience = { timeout: 20_000 };
 
-// Playwright gives every launch a fresh profile (its own --user-data-dir in a temp dir);
-// the cache dir is fresh too.
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    `--disk-cache-dir=${mkdtempSync(join(tmpdir(), "orderflow-console-cache-"))}`],
-});
-
-async function signIn(username, viewport = { width: 1024, height: 800 }) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const problems = [];
-  page.on("pageerror", (error) => problems.push(String(error)));
-  // The browser's own network log ("Failed to load resource: … 422") is expected for the
-  // refused order; anything else logged as an error is the console's fault.
-  page.on("console", (message) => message.type() === "error" && !message.text().startsWith("Failed to load resource") && problems.push(message.text()));
-  await page.goto(`${baseUrl}/`);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/protocol\/openid-connect\/auth\?/, patience);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(username);
-  await page.locator("#kc-login").click();
-  await page.waitForURL(`${baseUrl}/`, patience);
-  await page.locator("#who").waitFor({ state: "visible", ...patience });
-  await page.locator('#connection[data-state="connected"]').waitFor(patience);
-  step("signed-in", { username });
-  return { context, page, problems };
-}
-
-try {
+await run(async (browser) => {
+  const signIn = (username, viewport) => signInAt(browser, baseUrl, username, viewport);
   const alice = await signIn("alice");
   const { page } = alice;
   const row = page.locator("#items .item").first();
@@ -82,6 +48,11 @@ try {
   if (!newToken || newToken === oldToken) fail("the token refresh did not give a new access token");
   step("token-refreshed");
 
+  // Both admin views are open before the order exists: they learn of it, and of its
+  // confirmation, from pushes alone (no search is run again, nothing polls).
+  const admin = await signIn("admin");
+  const otherAdmin = await signIn("admin");
+
   await row.getByLabel("Unit price").fill("12.50");
   (await page.locator("#total").textContent()) === "25.00 EUR" || fail(`total: ${await page.locator("#total").textContent()}`);
   const before = await page.locator("#orders li").evaluateAll((rows) => rows.map((row) => row.dataset.orderId));
@@ -90,17 +61,13 @@ try {
     (known) => [...document.querySelectorAll("#orders li")].map((row) => row.dataset.orderId).find((id) => !known.includes(id)),
     before, patience);
   const orderId = await newRow.jsonValue();
-  const status = (id) => page.locator(`#orders li[data-order-id="${id}"] .status`);
-  (await status(orderId).textContent()) === "pending" || fail("a new order is not pending");
+  (await statusOf(page, orderId).textContent()) === "pending" || fail("a new order is not pending");
   step("placed", { orderId });
 
-  const admin = await signIn("admin");
-  const adminRow = admin.page.locator(`#orders li[data-order-id="${orderId}"]`);
-  for (let attempt = 0; !(await adminRow.count()) && attempt < 40; attempt++) {
-    await admin.page.getByRole("button", { name: "Search" }).click();
-    await admin.page.waitForTimeout(250);
-  }
-  await adminRow.waitFor(patience);
+  const adminRow = (view) => view.page.locator(`#orders li[data-order-id="${orderId}"]`);
+  await adminRow(admin).waitFor(patience);
+  await adminRow(otherAdmin).locator('.status[data-status="pending"]').waitFor(patience);
+  step("admins-saw-new-order", { orderId });
   await admin.page.screenshot({ path: join(screenshotDir, "admin.png") });
   await admin.page.getByRole("button", { name: `Confirm order ${orderId}` }).click();
   step("admin-confirmed", { orderId });
@@ -109,6 +76,8 @@ try {
   await page.locator(".notice", { hasText: `Order ${orderId}: confirmed` }).waitFor(patience);
   await page.screenshot({ path: join(screenshotDir, "buyer.png") });
   step("buyer-saw-confirmation", { orderId });
+  await adminRow(otherAdmin).locator('.status[data-status="confirmed"]').waitFor(patience);
+  step("other-admin-saw-confirmation", { orderId });
 
   const bob = await signIn("bob", { width: 375, height: 740 });
   await bob.page.locator("#orders-empty").waitFor({ state: "visible", ...patience });
@@ -118,13 +87,8 @@ try {
   await bob.page.screenshot({ path: join(screenshotDir, "buyer-375.png") });
   step("other-buyer-sees-nothing");
 
-  for (const [who, session] of [["alice", alice], ["admin", admin], ["bob", bob]]) {
+  for (const [who, session] of [["alice", alice], ["admin", admin], ["the other admin", otherAdmin], ["bob", bob]]) {
     if (session.problems.length) fail(`${who}'s page logged errors: ${session.problems.join(" | ")}`);
   }
   step("ok", { orderId });
-  await browser.close();
-} catch (error) {
-  process.stderr.write(`console test failed: ${error.stack ?? error}\n`);
-  await browser.close().catch(() => {});
-  process.exit(1);
-}
+});

@@ -91,6 +91,7 @@ impl Drop for TestDatabase {
 }
 
 pub mod console_browser;
+pub mod cutting_proxy;
 pub mod openapi;
 pub mod python;
 pub mod signalr;

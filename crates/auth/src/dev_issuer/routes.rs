@@ -3,8 +3,9 @@
 //! Guarantees: bad input never gets a 5xx — a body that is not a form, too large (over
 //! 16 KiB), with repeated or missing parameters, an unknown client or grant, or wrong
 //! credentials each get the OAuth error Keycloak would send (see `oauth_error`).
-//! Token answers carry `Cache-Control: no-store`, and `Access-Control-Allow-Origin` for a
-//! request from the origin of an allowed redirect URI (a console on another origin).
+//! Token answers carry `Cache-Control: no-store`; token and discovery answers carry
+//! `Access-Control-Allow-Origin` for a request from the origin of an allowed redirect URI
+//! (a console on another origin), and no other.
 
 use axum::body::Body;
 use std::net::{IpAddr, SocketAddr};
@@ -54,9 +55,9 @@ pub(crate) fn router(issuer: DevIssuer) -> Router {
         .with_state(issuer)
 }
 
-async fn discovery_document(State(issuer): State<DevIssuer>) -> Response {
+async fn discovery_document(State(issuer): State<DevIssuer>, headers: HeaderMap) -> Response {
     let base = issuer.issuer_url();
-    Json(json!({
+    let mut response = Json(json!({
         "issuer": base,
         "authorization_endpoint": format!("{base}/protocol/openid-connect/auth"),
         "token_endpoint": format!("{base}/protocol/openid-connect/token"),
@@ -75,7 +76,10 @@ async fn discovery_document(State(issuer): State<DevIssuer>) -> Response {
             "preferred_username", "realm_access", "scope", "sid", "nonce", "auth_time"
         ],
     }))
-    .into_response()
+    .into_response();
+    // A console on an allowed origin reads the endpoints from here before it signs in.
+    allow_web_origin(&issuer, headers.get(header::ORIGIN), &mut response);
+    response
 }
 
 async fn jwks(State(issuer): State<DevIssuer>) -> Response {
@@ -107,6 +111,13 @@ async fn token_endpoint(
         }
     };
     // A console on an allowed origin (a form post needs no preflight) may read the answer.
+    allow_web_origin(&issuer, origin.as_ref(), &mut response);
+    response
+}
+
+/// Lets a page from `origin` read `response` when it is the origin of an allowed redirect
+/// URI (a console on another origin); varies on `Origin` either way.
+fn allow_web_origin(issuer: &DevIssuer, origin: Option<&HeaderValue>, response: &mut Response) {
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Origin"));
@@ -117,9 +128,8 @@ async fn token_endpoint(
     }) {
         response
             .headers_mut()
-            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
     }
-    response
 }
 
 async fn grant_tokens(

@@ -384,7 +384,8 @@ async fn a_configured_redirect_uri_is_allowed_too() {
         "{policy}"
     );
 
-    // The token endpoint lets that origin's page read its answers, and no other's.
+    // The token endpoint and discovery let that origin's page read their answers, and no
+    // other's.
     for (origin, allowed) in [
         ("http://console.example:8084", true),
         ("http://evil.example", false),
@@ -403,7 +404,24 @@ async fn a_configured_redirect_uri_is_allowed_too() {
         assert_eq!(
             allow.is_some_and(|value| value == origin),
             allowed,
-            "{origin}"
+            "token, {origin}"
+        );
+        let discovery = running
+            .http
+            .get(format!(
+                "{}/realms/orderflow/.well-known/openid-configuration",
+                running.base_url
+            ))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(discovery.status(), 200);
+        let allow = discovery.headers().get("access-control-allow-origin");
+        assert_eq!(
+            allow.is_some_and(|value| value == origin),
+            allowed,
+            "discovery, {origin}"
         );
     }
 }

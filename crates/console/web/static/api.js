@@ -68,6 +68,7 @@ const Api = (() => {
     placeOrder: (order, idempotencyKey) => call("POST", "/api/orders", order, { "Idempotency-Key": idempotencyKey }),
     myOrders: (cursor) => call("GET", `/api/orders?${query({ limit: 20, cursor })}`),
     getOrder: (id) => call("GET", `/api/orders/${encodeURIComponent(id)}`),
+    order: (id) => call("GET", `/orders/${encodeURIComponent(id)}`),
     search: (params) => call("GET", `/orders?${query({ limit: 20, ...params })}`),
     confirm: (id) => call("POST", `/orders/${encodeURIComponent(id)}/confirm`),
     cancel: (id) => call("POST", `/orders/${encodeURIComponent(id)}/cancel`, {}),

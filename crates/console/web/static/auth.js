@@ -1,6 +1,7 @@
 // Sign-in for the console: the OpenID Connect authorization-code flow with PKCE (S256)
-// against the issuer named in <meta name="orderflow-issuer"> (the dev issuer or Keycloak:
-// the same paths), for the public client orderflow-web.
+// against the issuer named in <meta name="orderflow-issuer"> (the dev issuer, Keycloak, or
+// any OIDC provider: its endpoints are read from its discovery document), for the public
+// client orderflow-web.
 //
 // Tokens live in sessionStorage (this tab only) and are refreshed 30 s before the access
 // token expires; a failed refresh signs out. The state and nonce of the login are checked
@@ -9,7 +10,20 @@
 
 const Auth = (() => {
   const issuer = document.querySelector('meta[name="orderflow-issuer"]').content;
-  const endpoint = (name) => `${issuer}/protocol/openid-connect/${name}`;
+  let discovered = null;
+  // The provider's endpoints (authorization_endpoint, token_endpoint, end_session_endpoint).
+  function endpoints() {
+    discovered ??= fetch(`${issuer}/.well-known/openid-configuration`)
+      .then((response) => {
+        if (!response.ok) throw new Error(`the identity provider's discovery answered ${response.status}`);
+        return response.json();
+      })
+      .catch((error) => {
+        discovered = null; // Asked again next time.
+        throw error;
+      });
+    return discovered;
+  }
   const clientId = "orderflow-web";
   const redirectUri = `${location.origin}/callback`;
   const storageKey = "orderflow.tokens";
@@ -32,11 +46,11 @@ const Auth = (() => {
       response_type: "code", client_id: clientId, redirect_uri: redirectUri, scope: "openid",
       state: pending.state, nonce: pending.nonce, code_challenge: challenge, code_challenge_method: "S256",
     });
-    location.assign(`${endpoint("auth")}?${query}`);
+    location.assign(`${(await endpoints()).authorization_endpoint}?${query}`);
   }
 
   async function tokenRequest(form) {
-    const response = await fetch(endpoint("token"), {
+    const response = await fetch((await endpoints()).token_endpoint, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ client_id: clientId, ...form }),
@@ -102,12 +116,14 @@ const Auth = (() => {
     listeners.forEach((listener) => listener(null));
   }
 
-  function logout() {
+  async function logout() {
     const idToken = tokens?.id_token;
     signOutLocally();
+    const endSession = await endpoints().then((found) => found.end_session_endpoint, () => null);
+    if (!endSession) return; // Signed out here; the provider offers no end-session endpoint.
     const query = new URLSearchParams({ client_id: clientId, post_logout_redirect_uri: `${location.origin}/` });
     if (idToken) query.set("id_token_hint", idToken);
-    location.assign(`${endpoint("logout")}?${query}`);
+    location.assign(`${endSession}?${query}`);
   }
 
   function user() {

@@ -1,8 +1,10 @@
 // The console's screens: a buyer places orders, lists their own and subscribes others to
 // them; an admin searches orders by status and text, page by page, and confirms or cancels
 // them. Statuses change live on a PushUpdate from the hub (official @microsoft/signalr
-// client, automatic and stateful reconnect); after a reconnect the list is reloaded, so
-// updates missed while away appear. A failed action keeps every input and says why.
+// client, automatic and stateful reconnect); an admin gets every order's pushes, so their
+// list follows new and changed orders without polling. After a reconnect the list is
+// reloaded, so updates missed while away appear. A failed action keeps every input and
+// says why.
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
@@ -24,7 +26,6 @@ const state = {
   search: { status: "pending", q: "" },
   idempotencyKey: crypto.randomUUID(),
   hub: null,
-  pollTimer: null,
 };
 const rank = { pending: 0, confirmed: 1, cancelled: 1 };
 
@@ -138,6 +139,25 @@ async function loadPage(minPosition) {
   }
   renderOrders();
 }
+// An admin gets a push for every order that changes (the hub sends admins every push): the
+// order is read from the orders API, which answers from the event store and so is never
+// behind, and shown in place — or first, when it is new and the search would find it.
+async function refreshOrder(id) {
+  let order;
+  try {
+    ({ json: order } = await Api.order(id));
+  } catch {
+    return; // The next search shows it.
+  }
+  if (state.orders.has(id)) {
+    state.orders.set(id, order);
+  } else if (state.search.q) {
+    return reload(); // Only the index knows whether the text matches.
+  } else if (!state.search.status || state.search.status === order.status) {
+    state.orders = new Map([[id, order], ...state.orders]);
+  }
+  renderOrders();
+}
 function statusOf(order) {
   const pushed = state.pushed.get(order.id);
   return pushed && rank[pushed] > rank[order.status] ? pushed : order.status;
@@ -231,9 +251,9 @@ async function connectHub() {
     const status = { "order-confirmed": "confirmed", "order-cancelled": "cancelled" }[update.type];
     if (status) state.pushed.set(update.orderId, status);
     showNotice(`Order ${update.orderId}: ${status ?? update.type.replace(/^order-/, "")}.`);
-    const known = state.orders.get(update.orderId);
-    if (known) renderOrders();
-    setTimeout(reload, 300);
+    if (state.orders.has(update.orderId)) renderOrders();
+    if (state.user.isAdmin) refreshOrder(update.orderId);
+    else setTimeout(reload, 300);
     return { received: update.messageId, by: "console" };
   });
   hub.onreconnecting(() => setConnection("reconnecting"));
@@ -263,7 +283,6 @@ function render(user) {
   $("#buyer").hidden = !user?.isBuyer;
   $("#admin").hidden = !user?.isAdmin;
   $("#orders-section").hidden = !user;
-  if (previous?.id !== user?.id) clearInterval(state.pollTimer);
   if (!user) {
     state.hub?.stop();
     state.hub = null;
@@ -274,14 +293,14 @@ function render(user) {
   $("#user-name").title = `user id ${user.id}`;
   $("#user-role").textContent = user.isAdmin ? "admin" : "buyer";
   $("#orders-title").textContent = user.isAdmin ? "Orders found" : "Your orders";
-  if (previous?.id !== user.id) {
-    connectHub();
-    if (user.isAdmin) state.pollTimer = setInterval(() => document.visibilityState === "visible" && reload(), 10_000);
-  }
+  if (previous?.id !== user.id) connectHub();
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  $("#login").addEventListener("click", () => Auth.login());
+  $("#login").addEventListener("click", () => Auth.login().catch((error) => {
+    $("#login-error").textContent = `The sign-in cannot start (${error.message}). Try again in a moment.`;
+    $("#login-error").hidden = false;
+  }));
   $("#logout").addEventListener("click", () => Auth.logout());
   $("#add-item").addEventListener("click", () => addItem().querySelector("input").focus());
   $("#currency").addEventListener("change", updateTotal);

@@ -292,6 +292,59 @@ async fn a_user_without_a_connection_is_reported_not_connected() {
 }
 
 #[tokio::test]
+async fn every_push_reaches_a_connected_admin_too_whoever_it_is_for() {
+    let running = TestHub::start().await;
+    let mut alice = running.client("alice").await;
+    let mut admin = running.client("admin").await;
+    let mut bob = running.client("bob").await;
+    let push = push_in_background(
+        &running,
+        &["alice"],
+        order_confirmed("o-admin"),
+        Duration::from_secs(5),
+    );
+    let (alice_invocation, to_alice) = receive_push(&mut alice).await;
+    let (admin_invocation, to_admin) = receive_push(&mut admin).await;
+    assert_eq!(to_admin, to_alice);
+    alice.complete(&alice_invocation, json!(true)).await;
+    admin.complete(&admin_invocation, json!(true)).await;
+    let report = push.await.unwrap();
+    let mut delivered: Vec<String> = report
+        .delivered
+        .iter()
+        .map(|delivery| delivery.connection.user_id.clone())
+        .collect();
+    delivered.sort();
+    let mut expected = vec![user_id("alice"), user_id("admin")];
+    expected.sort();
+    assert_eq!(delivered, expected, "{report:?}");
+    assert!(
+        bob.next_within(Duration::from_millis(300)).await.is_none(),
+        "a buyer gets only the pushes for them"
+    );
+
+    // An admin who is also asked for gets the push once.
+    let push = push_in_background(
+        &running,
+        &["admin", "alice"],
+        order_confirmed("o-admin-2"),
+        Duration::from_secs(5),
+    );
+    let (alice_invocation, _) = receive_push(&mut alice).await;
+    let (admin_invocation, _) = receive_push(&mut admin).await;
+    alice.complete(&alice_invocation, json!(true)).await;
+    admin.complete(&admin_invocation, json!(true)).await;
+    assert_eq!(push.await.unwrap().delivered.len(), 2);
+    assert!(
+        admin
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none(),
+        "one push, one invocation"
+    );
+}
+
+#[tokio::test]
 async fn shutdown_closes_every_connection_with_allow_reconnect_and_refuses_new_ones() {
     let running = TestHub::start_with(HubConfig {
         shutdown_grace: Duration::from_secs(3),

@@ -1,93 +1,16 @@
 //! Stateful reconnect (issue 12, part 2): with the official client through a proxy that cuts
 //! every socket without a Close, and with a raw client for who may resume what.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use orderflow_hub::{HubConfig, PendingPush};
+use orderflow_testkit::cutting_proxy::{CuttingProxy, Gate};
 use orderflow_testkit::signalr::SignalrClient;
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Mutex, watch};
-use tokio::task::JoinSet;
 
 use crate::support::{
     HubClient, PATIENCE, Received, TestHub, order_confirmed, refused_status, user_id,
 };
-
-/// A TCP proxy between the clients and the hub that can cut every socket mid-stream (no
-/// WebSocket Close, no close frame: the TCP connections just end) and hold new ones back.
-struct CuttingProxy {
-    address: SocketAddr,
-    /// The forwarding of every live pair of sockets.
-    pairs: Arc<Mutex<JoinSet<()>>>,
-    /// Whether new connections are forwarded (they wait while it is false).
-    open: watch::Sender<bool>,
-    /// Connections accepted so far.
-    accepted: Arc<AtomicUsize>,
-    acceptor: tokio::task::JoinHandle<()>,
-}
-
-impl CuttingProxy {
-    async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let pairs = Arc::new(Mutex::new(JoinSet::new()));
-        let (open, gate) = watch::channel(true);
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let acceptor = tokio::spawn({
-            let pairs = pairs.clone();
-            let accepted = accepted.clone();
-            async move {
-                while let Ok((mut client, _)) = listener.accept().await {
-                    accepted.fetch_add(1, Ordering::SeqCst);
-                    let mut gate = gate.clone();
-                    pairs.lock().await.spawn(async move {
-                        if gate.wait_for(|open| *open).await.is_err() {
-                            return;
-                        }
-                        let Ok(mut hub) = TcpStream::connect(upstream).await else {
-                            return;
-                        };
-                        let _ended = tokio::io::copy_bidirectional(&mut client, &mut hub).await;
-                    });
-                }
-            }
-        });
-        Self {
-            address,
-            pairs,
-            open,
-            accepted,
-            acceptor,
-        }
-    }
-
-    fn hub_url(&self) -> String {
-        format!("http://{}/hubs/push-updates", self.address)
-    }
-
-    /// Drops both sides of every forwarded connection, and holds new ones until
-    /// [`Self::reopen`].
-    async fn cut(&self) {
-        self.open.send_replace(false);
-        let mut pairs = self.pairs.lock().await;
-        pairs.abort_all();
-        while pairs.join_next().await.is_some() {}
-    }
-
-    fn reopen(&self) {
-        self.open.send_replace(true);
-    }
-}
-
-impl Drop for CuttingProxy {
-    fn drop(&mut self) {
-        self.acceptor.abort();
-    }
-}
 
 /// Starts a push of `order` to alice (queued now, acknowledgements awaited later).
 fn start_push(running: &TestHub, order: &str) -> (String, PendingPush) {
@@ -129,7 +52,12 @@ async fn receive_pushes(
 async fn the_official_client_keeps_its_connection_and_every_push_in_order_across_cut_sockets() {
     let running = TestHub::start().await;
     let proxy = CuttingProxy::start(running.address).await;
-    let mut node = SignalrClient::node(&proxy.hub_url(), &running.token("alice"), "stateful").await;
+    let mut node = SignalrClient::node(
+        &proxy.url("/hubs/push-updates"),
+        &running.token("alice"),
+        "stateful",
+    )
+    .await;
     let connection_id = node.expect_event("connected").await["connectionId"].clone();
 
     let mut expected = Vec::new();
@@ -146,8 +74,8 @@ async fn the_official_client_keeps_its_connection_and_every_push_in_order_across
     for index in 0..5 {
         push(format!("cut-{index}"));
     }
-    let accepted_before_cut = proxy.accepted.load(Ordering::SeqCst);
-    proxy.cut().await;
+    let accepted_before_cut = proxy.accepted();
+    proxy.cut(Gate::Holding).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     for index in 0..5 {
         push(format!("during-{index}"));
@@ -158,7 +86,7 @@ async fn the_official_client_keeps_its_connection_and_every_push_in_order_across
     let mut received = Vec::new();
     receive_pushes(&mut node, &connection_id, &mut received, 15).await;
     assert!(
-        proxy.accepted.load(Ordering::SeqCst) > accepted_before_cut,
+        proxy.accepted() > accepted_before_cut,
         "the client came back on a new socket"
     );
     for index in 0..5 {

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::{Application, bind, configured_issuer};
 use crate::adapters::{open_stores, public_url, token_validator};
-use crate::cli::{IdpArgs, ServiceArgs, UpArgs};
+use crate::cli::{GatewayArgs, IdpArgs, ServiceArgs, UpArgs};
 use crate::health::health_router;
 
 impl Application {
@@ -113,7 +113,12 @@ impl Application {
     }
 
     /// The API gateway alone: its issuer must be configured.
-    pub(super) async fn gateway(args: ServiceArgs) -> anyhow::Result<Self> {
+    pub(super) async fn gateway(args: GatewayArgs) -> anyhow::Result<Self> {
+        let GatewayArgs {
+            service: args,
+            orders_url,
+            hub_url,
+        } = args;
         let (mut app, validator, bus) = Self::component(&args, "gateway").await?;
         let gateway = app
             .add_gateway(&args.backend, &args.common.data_dir, validator, bus)
@@ -121,6 +126,8 @@ impl Application {
         app.router = gateway_router(gateway);
         let issuer = configured_issuer(&args.backend, "gateway")?;
         app.add_console(&issuer);
+        app.forward_for_console("/orders", orders_url.as_deref())?;
+        app.forward_for_console("/hubs", hub_url.as_deref())?;
         app.banner
             .push(format!("health:    {}/health/ready", app.base_url));
         Ok(app)

@@ -1,8 +1,12 @@
 //! Wiring the web console (`orderflow_console`) into `up` and `gateway`: `/`,
-//! `/callback` and `/console/*`, pointed at the trusted issuer.
+//! `/callback` and `/console/*`, pointed at the trusted issuer; and, in a gateway on its
+//! own, forwarding the console's `/orders` and `/hubs` calls to the orders service and a
+//! push hub, so the console needs one origin only.
 
+use anyhow::Context;
 use orderflow_auth::origin_of;
 use orderflow_console::ConsoleConfig;
+use orderflow_http::{Upstream, forwarding_router};
 
 use super::Application;
 
@@ -20,5 +24,25 @@ impl Application {
         };
         self.router = std::mem::take(&mut self.router).merge(orderflow_console::router(&config));
         self.banner.push(format!("console:   {}/", self.base_url));
+    }
+
+    /// Forwards everything under `prefix` to `upstream` (a base URL), when one is given.
+    pub(super) fn forward_for_console(
+        &mut self,
+        prefix: &str,
+        upstream: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let Some(base_url) = upstream else {
+            return Ok(());
+        };
+        let parsed = Upstream::parse(base_url)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("the upstream for {prefix}"))?;
+        self.router = std::mem::take(&mut self.router).merge(forwarding_router(&[prefix], parsed));
+        self.banner.push(format!(
+            "forwards:  {}{prefix}/… to {base_url}",
+            self.base_url
+        ));
+        Ok(())
     }
 }

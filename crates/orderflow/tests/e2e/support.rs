@@ -62,15 +62,21 @@ pub struct InProcessUp {
 
 impl InProcessUp {
     pub async fn start(data_dir: &std::path::Path) -> Self {
-        let settings = orderflow::Settings::from_args([
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// `up` with `extra` arguments after the listener and data dir.
+    pub async fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Self {
+        let mut args = vec![
             "orderflow",
             "up",
             "--listen",
             "127.0.0.1:0",
             "--data-dir",
             data_dir.to_str().unwrap(),
-        ])
-        .unwrap();
+        ];
+        args.extend_from_slice(extra);
+        let settings = orderflow::Settings::from_args(args).unwrap();
         let application = orderflow::Application::build(settings).await.unwrap();
         let address = application.local_addr().unwrap().to_string();
         let (stop, stopped) = tokio::sync::oneshot::channel();
@@ -238,6 +244,11 @@ pub struct ServerMode {
 
 impl ServerMode {
     pub async fn new() -> Self {
+        Self::with_idp_env(&[]).await
+    }
+
+    /// Server mode whose `idp` also gets `idp_env` (e.g. `ORDERFLOW_DEV_REDIRECT_URIS`).
+    pub async fn with_idp_env(idp_env: &[(&str, &str)]) -> Self {
         let database = orderflow_testkit::TestDatabase::create().await;
         let exchange = format!("orderflow-test-{}", uuid::Uuid::new_v4().simple());
         let data_dir = tempfile::tempdir().unwrap();
@@ -249,7 +260,7 @@ impl ServerMode {
                 "--data-dir",
                 data_dir.path().to_str().unwrap(),
             ],
-            &[],
+            idp_env,
         )
         .await;
         let issuer = idp.url("/realms/orderflow");
