@@ -5,6 +5,8 @@
 //! Answers are sent only after the commit is durable; when the transaction fails, every
 //! command of the batch is answered with the error (each is idempotent: retrying is safe).
 
+use std::collections::HashMap;
+
 use orderflow_app::ports::{InboxError, InboxPush, Pruned, Recorded};
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
@@ -90,10 +92,36 @@ fn run(mut connection: Connection, mut commands: mpsc::Receiver<Command>) {
 
 fn write_batch(connection: &mut Connection, batch: &[Command]) -> rusqlite::Result<Vec<Outcome>> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcomes = batch
-        .iter()
-        .map(|command| apply(&transaction, &command.write))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Users whose pending pushes this batch grew, with their bound and the last write
+    // that grew them. The bound is enforced once per user per batch, after every write:
+    // a user sent a burst costs one trim, not one scan of up to `max_per_user` rows per
+    // push, and the bound holds at every commit.
+    let mut grown: HashMap<&str, (u32, usize)> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (index, command) in batch.iter().enumerate() {
+        if let Write::Record {
+            pushes,
+            max_per_user,
+            ..
+        } = &command.write
+        {
+            for push in pushes {
+                for user in distinct(&push.user_ids) {
+                    grown.insert(user, (*max_per_user, index));
+                }
+            }
+        }
+        outcomes.push(apply(&transaction, &command.write)?);
+    }
+    {
+        let mut drop_over = transaction.prepare_cached(DROP_OVER_COUNT)?;
+        for (user, (max_per_user, index)) in grown {
+            let dropped = drop_over.execute(params![user, max_per_user, DROPPED, PENDING])?;
+            if let Some(Outcome::Recorded(recorded)) = outcomes.get_mut(index) {
+                recorded.dropped_by_count += dropped as u64;
+            }
+        }
+    }
     transaction.commit()?;
     Ok(outcomes)
 }
@@ -103,10 +131,10 @@ fn apply(connection: &Connection, write: &Write) -> rusqlite::Result<Outcome> {
         Write::Record {
             pushes,
             recorded_at,
-            max_per_user,
+            ..
         } => {
+            // The bound is enforced by `write_batch`, once the batch is written.
             let mut insert = connection.prepare_cached(RECORD)?;
-            let mut users = Vec::new();
             for push in pushes {
                 for user in distinct(&push.user_ids) {
                     insert.execute(params![
@@ -115,16 +143,10 @@ fn apply(connection: &Connection, write: &Write) -> rusqlite::Result<Outcome> {
                         push.argument,
                         recorded_at
                     ])?;
-                    users.push(user);
                 }
             }
-            let mut dropped = 0;
-            let mut drop_over = connection.prepare_cached(DROP_OVER_COUNT)?;
-            for user in distinct(&users) {
-                dropped += drop_over.execute(params![user, max_per_user, DROPPED, PENDING])?;
-            }
             Ok(Outcome::Recorded(Recorded {
-                dropped_by_count: dropped as u64,
+                dropped_by_count: 0,
             }))
         }
         Write::Acknowledge {
