@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use orderflow_app::ports::{
-    InboxBounds, InboxEntry, InboxError, InboxPush, Pruned, PushInbox, Recorded,
+    InboxBounds, InboxEntry, InboxError, InboxPush, PRUNE_CHUNK_ROWS, Pruned, PushInbox, Recorded,
 };
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -200,18 +200,28 @@ impl PushInbox for PostgresInbox {
     }
 
     async fn prune(&self) -> Result<Pruned, InboxError> {
-        let row = sqlx::query(
-            "WITH deleted AS (DELETE FROM push_inbox WHERE recorded_at <= $1 RETURNING state)
-             SELECT count(*) FILTER (WHERE state = $2) FROM deleted",
-        )
-        .bind(self.clock.age_cutoff(&self.bounds))
-        .bind(PENDING)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(port_error)?;
-        let pending: i64 = row.try_get(0).map_err(port_error)?;
-        Ok(Pruned {
-            dropped_by_age: u64::try_from(pending).unwrap_or(0),
-        })
+        let cutoff = self.clock.age_cutoff(&self.bounds);
+        let mut dropped_by_age = 0;
+        loop {
+            let row = sqlx::query(
+                "WITH deleted AS (
+                     DELETE FROM push_inbox WHERE seq IN (
+                         SELECT seq FROM push_inbox WHERE recorded_at <= $1 LIMIT $3)
+                     RETURNING state)
+                 SELECT count(*), count(*) FILTER (WHERE state = $2) FROM deleted",
+            )
+            .bind(cutoff)
+            .bind(PENDING)
+            .bind(i64::from(PRUNE_CHUNK_ROWS))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(port_error)?;
+            let deleted: i64 = row.try_get(0).map_err(port_error)?;
+            let pending: i64 = row.try_get(1).map_err(port_error)?;
+            dropped_by_age += u64::try_from(pending).unwrap_or(0);
+            if deleted < i64::from(PRUNE_CHUNK_ROWS) {
+                return Ok(Pruned { dropped_by_age });
+            }
+        }
     }
 }

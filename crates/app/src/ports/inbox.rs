@@ -99,6 +99,9 @@ pub struct Pruned {
     pub dropped_by_age: u64,
 }
 
+/// Most entries one prune transaction deletes (see [`PushInbox::prune`]).
+pub const PRUNE_CHUNK_ROWS: u32 = 10_000;
+
 /// The users' durable inbox of unacknowledged pushes.
 #[async_trait]
 pub trait PushInbox: Send + Sync + std::fmt::Debug {
@@ -115,6 +118,8 @@ pub trait PushInbox: Send + Sync + std::fmt::Debug {
     /// Marks these entries of `user_id` acknowledged: never pending again.
     async fn acknowledge(&self, user_id: &str, message_ids: &[Uuid]) -> Result<(), InboxError>;
 
-    /// Deletes every entry at least [`InboxBounds::max_age`] old.
+    /// Deletes every entry at least [`InboxBounds::max_age`] old, in chunks of at most
+    /// [`PRUNE_CHUNK_ROWS`], each its own transaction: a large backlog never holds the
+    /// writer (or PostgreSQL's locks and WAL) for one long delete.
     async fn prune(&self) -> Result<Pruned, InboxError>;
 }

@@ -15,7 +15,9 @@ pub use bus::{
 };
 pub use clock::{Clock, SystemClock};
 pub use fresh_indexes::{FreshIndexes, RebuildError};
-pub use inbox::{InboxBounds, InboxEntry, InboxError, InboxPush, Pruned, PushInbox, Recorded};
+pub use inbox::{
+    InboxBounds, InboxEntry, InboxError, InboxPush, PRUNE_CHUNK_ROWS, Pruned, PushInbox, Recorded,
+};
 pub use lease::{Lease, Leases};
 
 pub use event_store::{

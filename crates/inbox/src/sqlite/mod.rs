@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use orderflow_app::ports::{
-    InboxBounds, InboxEntry, InboxError, InboxPush, Pruned, PushInbox, Recorded,
+    InboxBounds, InboxEntry, InboxError, InboxPush, PRUNE_CHUNK_ROWS, Pruned, PushInbox, Recorded,
 };
 use orderflow_sqlite::{ReadPool, ReadPoolError};
 use rusqlite::params;
@@ -162,9 +162,18 @@ impl PushInbox for SqliteInbox {
 
     async fn prune(&self) -> Result<Pruned, InboxError> {
         let cutoff = micros(self.clock.age_cutoff(&self.bounds));
-        match self.write(Write::Prune { cutoff }).await? {
-            Outcome::Pruned(pruned) => Ok(pruned),
-            other => Err(unexpected(&other)),
+        let mut dropped_by_age = 0;
+        loop {
+            let limit = PRUNE_CHUNK_ROWS;
+            match self.write(Write::Prune { cutoff, limit }).await? {
+                Outcome::Pruned(pruned) => {
+                    dropped_by_age += pruned.dropped_by_age;
+                    if pruned.deleted < u64::from(limit) {
+                        return Ok(Pruned { dropped_by_age });
+                    }
+                }
+                other => return Err(unexpected(&other)),
+            }
         }
     }
 }

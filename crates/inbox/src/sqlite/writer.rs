@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use orderflow_app::ports::{InboxError, InboxPush, Pruned, Recorded};
+use orderflow_app::ports::{InboxError, InboxPush, Recorded};
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -43,9 +43,8 @@ pub(crate) enum Write {
         user_id: String,
         message_ids: Vec<Uuid>,
     },
-    Prune {
-        cutoff: i64,
-    },
+    /// Deletes at most `limit` entries recorded at or before `cutoff`.
+    Prune { cutoff: i64, limit: u32 },
 }
 
 /// What a write did.
@@ -53,7 +52,16 @@ pub(crate) enum Write {
 pub(crate) enum Outcome {
     Recorded(Recorded),
     Acknowledged,
-    Pruned(Pruned),
+    Pruned(PrunedChunk),
+}
+
+/// What one prune chunk deleted.
+#[derive(Debug)]
+pub(crate) struct PrunedChunk {
+    /// Entries deleted, pending or not.
+    pub(crate) deleted: u64,
+    /// Of those, pending ones.
+    pub(crate) dropped_by_age: u64,
 }
 
 /// A write and where its outcome goes.
@@ -164,15 +172,21 @@ fn apply(connection: &Connection, write: &Write) -> rusqlite::Result<Outcome> {
             }
             Ok(Outcome::Acknowledged)
         }
-        Write::Prune { cutoff } => {
-            let pending: i64 = connection.query_row(
-                "SELECT count(*) FROM push_inbox WHERE recorded_at <= ?1 AND state = ?2",
-                params![cutoff, PENDING],
-                |row| row.get(0),
+        Write::Prune { cutoff, limit } => {
+            let mut delete = connection.prepare_cached(
+                "DELETE FROM push_inbox WHERE seq IN (
+                     SELECT seq FROM push_inbox WHERE recorded_at <= ?1 LIMIT ?2)
+                 RETURNING state",
             )?;
-            connection.execute("DELETE FROM push_inbox WHERE recorded_at <= ?1", [cutoff])?;
-            Ok(Outcome::Pruned(Pruned {
-                dropped_by_age: u64::try_from(pending).unwrap_or(0),
+            let states = delete
+                .query_map(params![cutoff, limit], |row| row.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Outcome::Pruned(PrunedChunk {
+                deleted: states.len() as u64,
+                dropped_by_age: states
+                    .iter()
+                    .filter(|state| **state == i64::from(PENDING))
+                    .count() as u64,
             }))
         }
     }

@@ -40,4 +40,5 @@ every_adapter!(
     past_the_age_bound_entries_are_not_pending_and_pruning_counts_them,
     pending_honours_its_limit,
     entries_survive_reopening_and_other_instances_see_them,
+    pruning_a_backlog_larger_than_one_chunk_deletes_all_of_it,
 );

@@ -227,3 +227,24 @@ pub async fn entries_survive_reopening_and_other_instances_see_them(backend: &im
     other.acknowledge("alice", &[id(2)]).await.unwrap();
     assert!(pending_ids(&*reopened, "alice").await.is_empty());
 }
+
+pub async fn pruning_a_backlog_larger_than_one_chunk_deletes_all_of_it(backend: &impl Backend) {
+    let bounds = InboxBounds {
+        max_age: Duration::from_secs(3600),
+        max_per_user: 100_000,
+    };
+    let inbox = backend.open_with(bounds).await;
+    let backlog = u128::from(orderflow_app::ports::PRUNE_CHUNK_ROWS) + 3;
+    let pushes: Vec<_> = (1..=backlog).map(|n| push(n, &["alice"])).collect();
+    for chunk in pushes.chunks(2_000) {
+        inbox.record(chunk).await.unwrap();
+    }
+    backend.clock().advance(time::Duration::minutes(61));
+    let pruned = inbox.prune().await.unwrap();
+    assert_eq!(
+        u128::from(pruned.dropped_by_age),
+        backlog,
+        "one prune deletes the whole backlog, chunk by chunk"
+    );
+    assert_eq!(inbox.prune().await.unwrap().dropped_by_age, 0);
+}
