@@ -17,6 +17,8 @@
 //!   (`orderflow_subscription_events_total`), each batch's handling time
 //!   (`orderflow_subscription_batch_seconds`) and failed steps
 //!   (`orderflow_subscription_failures_total`) through the `metrics` facade.
+//! * **Traced.** [`event_span`] is the span a handler opens per event: a child of the
+//!   trace that appended the event, so one trace runs from a request to what it caused.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -233,6 +235,22 @@ impl<H: EventHandler + ?Sized> EventHandler for &mut H {
     async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
         (**self).handle(events).await
     }
+}
+
+/// A span for `subscription` handling `event`, continuing the trace of the work that
+/// appended it (the event's `traceparent`). Handlers hold it until the event's effect is
+/// durable, and what they publish for the event carries its context.
+pub fn event_span(subscription: &str, event: &RecordedEvent) -> tracing::Span {
+    let span = tracing::info_span!(
+        "handle event",
+        otel.name = %format_args!("{subscription} {}", event.event_type),
+        otel.kind = "consumer",
+        subscription,
+        event_type = %event.event_type,
+        position = event.position.value(),
+    );
+    event.metadata.trace.continue_in(&span);
+    span
 }
 
 /// [`run_subscription`] for a job that one instance of a deployment runs at

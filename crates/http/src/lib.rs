@@ -14,6 +14,8 @@
 //!   the validator's errors lives in `error_mapping.rs`.
 //! - Every response echoes `X-Correlation-Id`; writes carry `ETag` and `Orderflow-Position`.
 //! - [`record_request`] counts and times requests per matched route, for `/metrics`.
+//! - Every request served by [`serve`] runs in a server span that continues the client's
+//!   W3C `traceparent`, or starts a trace (`trace_context.rs`).
 //! - [`serve`] runs a router on a listener with a header read timeout, an idle timeout and a
 //!   connection cap ([`ConnectionLimits`]).
 //! - `GET /openapi.json` serves [`OPENAPI_JSON`], the OpenAPI 3.1 document of all of this.
@@ -27,6 +29,7 @@ mod request_metrics;
 mod router;
 mod routes;
 mod server;
+mod trace_context;
 mod view;
 
 use std::sync::Arc;

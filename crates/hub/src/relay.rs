@@ -29,6 +29,8 @@
 //!   id: every instance writes the same one row per user); the inbox's pruning runs beside;
 //! - a repeated message id within the window is acknowledged without pushing again; a message
 //!   that does not decode is rejected to the dead-letter queue;
+//! - each delivery is relayed in a span that continues the trace its message carries; the push
+//!   to each connection is a child span whose `traceparent` rides in the invocation's headers;
 //! - when the shutdown future resolves, no new delivery is taken, and the ones in flight are
 //!   finished (acknowledged) before the relay's task ends.
 
@@ -42,6 +44,7 @@ use orderflow_app::ports::bus::{Delivery, MessageSubscriber, QueueSubscription, 
 use orderflow_app::push::{PUSH_UPDATE_ROUTING_PREFIX, PushUpdateIntegrationMessage};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
 
 use uuid::Uuid;
 
@@ -224,19 +227,23 @@ fn start(
     ack_timeout: Duration,
 ) -> impl Future<Output = ()> + Send + 'static {
     let inbox = hub.inbox().cloned();
+    let span = relay_span(&decoded);
     let started = match decoded {
         Decoded::Undecodable(delivery) => Err(delivery),
         Decoded::Repeat(delivery) => Ok((delivery, None)),
         Decoded::Push(delivery, message) => {
-            let pending = hub.start_push(
-                &message.subscriber_ids,
-                message.push_update_argument(),
-                ack_timeout,
-            );
+            // The pushes to the connections are children of the delivery's span.
+            let pending = span.in_scope(|| {
+                hub.start_push(
+                    &message.subscriber_ids,
+                    message.push_update_argument(),
+                    ack_timeout,
+                )
+            });
             Ok((delivery, Some((message.message_id, pending))))
         }
     };
-    async move {
+    let settling = async move {
         let settled = match started {
             Err(delivery) => delivery.reject().await,
             Ok((delivery, None)) => delivery.ack().await,
@@ -258,7 +265,26 @@ fn start(
             // The broker will redeliver; the de-duplicator (and the inbox) drop the repeat.
             tracing::warn!(%error, "cannot settle a push update");
         }
-    }
+    };
+    settling.instrument(span)
+}
+
+/// The span of relaying one delivery: a child of the trace its message carries (the push
+/// publisher's or the notifier's span), open until the delivery is settled.
+fn relay_span(decoded: &Decoded) -> tracing::Span {
+    let delivery = match decoded {
+        Decoded::Undecodable(delivery) | Decoded::Repeat(delivery) | Decoded::Push(delivery, _) => {
+            delivery
+        }
+    };
+    let span = tracing::info_span!(
+        "relay push update",
+        otel.name = "push-hub relay",
+        otel.kind = "consumer",
+        message_id = %delivery.message.id,
+    );
+    delivery.message.trace_context().continue_in(&span);
+    span
 }
 
 /// Awaits the push's acknowledgements.

@@ -264,6 +264,7 @@ mod tests {
                 causation_id: Uuid::new_v4(),
                 user_id: None,
                 occurred_at: OffsetDateTime::UNIX_EPOCH,
+                trace: orderflow_app::TraceContext::none(),
             },
         }
     }
