@@ -14,8 +14,8 @@
 //!   the validator's errors lives in `error_mapping.rs`.
 //! - Every response echoes `X-Correlation-Id`; writes carry `ETag` and `Orderflow-Position`.
 //! - [`record_request`] counts and times requests per matched route, for `/metrics`.
-//! - Every request served by [`serve`] runs in a server span that continues the client's
-//!   W3C `traceparent`, or starts a trace (`trace_context.rs`).
+//! - [`trace_request`] runs every request in a server span that continues the client's
+//!   W3C `traceparent`, or starts a trace.
 //! - [`serve`] runs a router on a listener with a header read timeout, an idle timeout and a
 //!   connection cap ([`ConnectionLimits`]).
 //! - `GET /openapi.json` serves [`OPENAPI_JSON`], the OpenAPI 3.1 document of all of this.
@@ -50,6 +50,7 @@ pub use routes::openapi::OPENAPI_JSON;
 pub use routes::orders::POSITION_HEADER;
 pub use routes::search::SEARCH_POSITION_HEADER;
 pub use server::{ConnectionLimits, HYPER_MAX_HEADER_BYTES, MAX_HEADER_BYTES, serve};
+pub use trace_context::trace_request;
 pub use view::{LineView, OrderView};
 
 /// What the orders API runs on. Cheap to clone (every field is shared).

@@ -30,7 +30,6 @@ pub async fn record_request(request: Request, next: Next) -> Response {
         || UNMATCHED_ROUTE.to_owned(),
         |path| path.as_str().to_owned(),
     );
-    crate::trace_context::name_request_span(method, &route);
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::histogram!(

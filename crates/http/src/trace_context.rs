@@ -3,27 +3,37 @@
 //! when it did not; what the request does (the mediator, the events it appends, the
 //! messages it sends) runs inside that span, so it all joins one trace.
 //!
-//! Guarantees: applied by [`crate::serve`] to every router, outermost, so every request of
-//! every command is covered; a malformed `traceparent` is ignored (a new trace), never an
-//! error; the span is named after the matched route by [`crate::record_request`]
-//! (`POST /orders/{id}/confirm`), never after the path, so ids do not become span names.
+//! Guarantees: applied like [`crate::record_request`], as a layer of the merged router of
+//! every command, so every request is covered (unmatched ones too); a malformed
+//! `traceparent` is ignored (a new trace), never an error; the span is named after the
+//! matched route (`POST /orders/{id}/confirm`), never after the path, so ids do not become
+//! span names.
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use orderflow_app::TraceContext;
 use tracing::Instrument;
 use tracing::field::Empty;
 
-/// Middleware: runs the request in its server span.
-pub(crate) async fn trace_request(request: Request, next: Next) -> Response {
+/// The middleware; apply it with `axum::middleware::from_fn(trace_request)` as a layer of
+/// the merged router (inside routing, where the matched route is known).
+pub async fn trace_request(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned());
+    let name = match &route {
+        Some(route) => format!("{} {route}", request.method()),
+        None => request.method().to_string(),
+    };
     let span = tracing::info_span!(
         "HTTP request",
-        otel.name = %request.method(),
+        otel.name = name,
         otel.kind = "server",
         http.request.method = %request.method(),
+        http.route = route,
         url.path = %request.uri().path(),
-        http.route = Empty,
         http.response.status_code = Empty,
     );
     TraceContext::from_headers(|name| {
@@ -36,13 +46,6 @@ pub(crate) async fn trace_request(request: Request, next: Next) -> Response {
     let response = next.run(request).instrument(span.clone()).await;
     span.record("http.response.status_code", response.status().as_u16());
     response
-}
-
-/// Names the current request's span after its matched `route`.
-pub(crate) fn name_request_span(method: &str, route: &str) {
-    let span = tracing::Span::current();
-    span.record("http.route", route);
-    span.record("otel.name", format!("{method} {route}"));
 }
 
 #[cfg(test)]

@@ -24,8 +24,7 @@
 //!   431 problem+json (`headers_too_large`) before any route sees them. hyper itself cuts
 //!   a request head off at [`HYPER_MAX_HEADER_BYTES`]: that 431 is written by hyper before
 //!   the request exists, so it has an empty body and the connection is closed.
-//! * Every request carries [`ConnectInfo`]`<SocketAddr>` of its peer, and runs in a span that
-//!   continues its W3C `traceparent` (`crate::trace_context`).
+//! * Every request carries [`ConnectInfo`]`<SocketAddr>` of its peer.
 
 mod deadline;
 mod header_size;
@@ -107,10 +106,7 @@ pub async fn serve(
             limits.request_deadline,
             within_deadline,
         ))
-        .layer(axum::middleware::from_fn(refuse_oversized_headers))
-        .layer(axum::middleware::from_fn(
-            crate::trace_context::trace_request,
-        ));
+        .layer(axum::middleware::from_fn(refuse_oversized_headers));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stop, stopped) = watch::channel(false);
     let (open, open_watch) = watch::channel(());
