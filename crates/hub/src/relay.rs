@@ -14,7 +14,8 @@
 //!   inbox) the broker is acknowledged once every connection of that delivery has answered or
 //!   timed out — without holding up the next delivery. No connection, user or message delays another user's push;
 //! - at most [`IN_FLIGHT`] deliveries wait for their acknowledgements at once (the prefetch
-//!   is the same number, so the broker sends no more). Sizing: at 500 pushes/s over 1,000
+//!   is the same number, so the broker sends no more); how many do is the gauge
+//!   `orderflow_hub_pushes_in_flight`. Sizing: at 500 pushes/s over 1,000
 //!   users of whom 10 are frozen, 1 % of the pushes (5/s) go to a frozen connection and each
 //!   holds its delivery for the 5 s acknowledgement timeout: 5/s × 5 s = 25 deliveries; the
 //!   other 495/s are answered within a round trip (say 20 ms): about 10 more. 35 of 256 leaves
@@ -141,7 +142,9 @@ async fn relay(
     let mut seen = Deduplicator::new(DEDUP_CAPACITY, DEDUP_WINDOW);
     let mut in_flight = JoinSet::new();
     let pruning = hub.inbox().cloned().map(crate::inbox::spawn_pruning);
+    let pushes_in_flight = metrics::gauge!("orderflow_hub_pushes_in_flight");
     loop {
+        pushes_in_flight.set(in_flight.len() as f64);
         tokio::select! {
             biased;
             () = &mut *shutdown => break,
@@ -174,6 +177,7 @@ async fn relay(
         }
     }
     while in_flight.join_next().await.is_some() {}
+    pushes_in_flight.set(0.0);
     if let Some(pruning) = pruning {
         pruning.abort();
     }

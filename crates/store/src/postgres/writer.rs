@@ -165,6 +165,7 @@ async fn write_batch(
 
     let base = insert_events(&mut transaction, &plan).await?;
     transaction.commit().await?;
+    plan.sizes(requests.len()).record();
     Ok(Some(
         plan.outcomes.into_iter().map(|o| o.resolve(base)).collect(),
     ))

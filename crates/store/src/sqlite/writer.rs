@@ -155,9 +155,11 @@ fn write_batch(
         }
     }
     let event_count = plan.event_count;
+    let sizes = plan.sizes(appends.len());
     let base = Position::new(base as u64);
     let outcomes = plan.outcomes.into_iter().map(|o| o.resolve(base)).collect();
     transaction.commit()?;
+    sizes.record();
     Ok((outcomes, Position::new(base.value() + event_count)))
 }
 
