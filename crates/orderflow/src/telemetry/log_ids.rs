@@ -130,3 +130,124 @@ fn event_ids(dispatch: &Dispatch, event: &Event<'_>) -> Option<(TraceId, SpanId)
             .then(|| (span_context.trace_id(), span_context.span_id()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use tracing_subscriber::fmt::MakeWriter;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// Collects what the log layer writes.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Lines {
+        type Writer = Lines;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    /// Logs "inside" within a traced span and "outside" after it, in the text or JSON
+    /// format; returns the output and the span's ids.
+    fn logged(json: bool) -> (String, String, String) {
+        let lines = Lines::default();
+        let dispatch = InstalledDispatch::default();
+        let provider = SdkTracerProvider::builder().build();
+        let logs = tracing_subscriber::fmt::layer()
+            .with_writer(lines.clone())
+            .with_ansi(false);
+        let logs = if json {
+            logs.event_format(WithTraceIds::json(
+                tracing_subscriber::fmt::format().json(),
+                dispatch.clone(),
+            ))
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .boxed()
+        } else {
+            logs.event_format(WithTraceIds::text(
+                tracing_subscriber::fmt::format(),
+                dispatch.clone(),
+            ))
+            .boxed()
+        };
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
+            .with(logs)
+            .with(dispatch);
+        let ids = tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("work");
+            let ids = span.in_scope(|| {
+                tracing::info!("inside");
+                let context = tracing_opentelemetry::OpenTelemetrySpanExt::context(&span);
+                let otel_span = context.span();
+                let span_context = otel_span.span_context();
+                (
+                    span_context.trace_id().to_string(),
+                    span_context.span_id().to_string(),
+                )
+            });
+            tracing::info!("outside");
+            ids
+        });
+        let output = String::from_utf8(
+            lines
+                .0
+                .lock()
+                .map(|bytes| bytes.clone())
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        (output, ids.0, ids.1)
+    }
+
+    #[test]
+    fn text_lines_in_a_traced_span_end_with_its_ids() {
+        let (output, trace_id, span_id) = logged(false);
+        let lines: Vec<&str> = output.lines().collect();
+        assert_eq!(lines.len(), 2, "{output}");
+        assert!(lines[0].contains("inside"), "{output}");
+        assert!(
+            lines[0].ends_with(&format!(" trace_id={trace_id} span_id={span_id}")),
+            "{output}"
+        );
+        assert!(
+            lines[1].contains("outside") && !lines[1].contains("trace_id"),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn json_lines_in_a_traced_span_carry_its_ids_as_members() {
+        let (output, trace_id, span_id) = logged(true);
+        let lines: Vec<serde_json::Value> = output
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_default())
+            .collect();
+        assert_eq!(lines.len(), 2, "{output}");
+        assert_eq!(lines[0]["trace_id"], trace_id.as_str(), "{output}");
+        assert_eq!(lines[0]["span_id"], span_id.as_str(), "{output}");
+        assert_eq!(lines[0]["fields"]["message"], "inside", "{output}");
+        assert!(lines[1].get("trace_id").is_none(), "{output}");
+    }
+}

@@ -138,9 +138,21 @@ async fn up_reports_requests_subscriptions_the_event_store_and_the_hub() {
     }
     // Two appends (the placement's two events, the confirm's one), in one or two commits.
     let sizes = |name| sample(&text, name, &[]);
-    assert_eq!(sizes("orderflow_event_store_append_events_count"), Some(2.0), "{text}");
-    assert_eq!(sizes("orderflow_event_store_append_events_sum"), Some(3.0), "{text}");
-    assert_eq!(sizes("orderflow_event_store_batch_events_sum"), Some(3.0), "{text}");
+    assert_eq!(
+        sizes("orderflow_event_store_append_events_count"),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        sizes("orderflow_event_store_append_events_sum"),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sizes("orderflow_event_store_batch_events_sum"),
+        Some(3.0),
+        "{text}"
+    );
     assert!(sizes("orderflow_hub_pushes_in_flight").is_some(), "{text}");
     assert_eq!(
         sample(&text, "orderflow_hub_connections", &[]),
