@@ -16,7 +16,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Level;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
@@ -49,9 +49,14 @@ pub fn init(component: &str) -> Telemetry {
         }
     };
     let tracer = provider.tracer("orderflow");
-    // Only orderflow's own spans and events are traced, at info and above, whatever
-    // RUST_LOG says about the log lines.
-    let traced = Targets::new().with_target("orderflow", Level::INFO);
+    // Only orderflow's own spans are traced, at info and above, whatever RUST_LOG says
+    // about the log lines; log events stay in the logs (with the trace ids) and are not
+    // copied into the spans, which would multiply what is exported.
+    let traced = filter::filter_fn(|metadata| {
+        metadata.is_span()
+            && *metadata.level() <= Level::INFO
+            && metadata.target().starts_with("orderflow")
+    });
     let traces = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
