@@ -5,6 +5,9 @@
 //! event and message has a W3C trace context to hand on; they are exported over OTLP only
 //! when the standard `OTEL_*` variables ask for it ([`export`]).
 //!
+//! Text lines are plain (no ANSI colour codes), since the ids are appended to each line
+//! after it is formatted.
+//!
 //! Guarantees: with no `OTEL_EXPORTER_OTLP_*ENDPOINT` set nothing is exported and no
 //! connection is opened; exporting never blocks the code that ends a span (a bounded queue,
 //! a background thread; spans that do not fit are dropped and counted).
