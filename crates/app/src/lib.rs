@@ -23,7 +23,9 @@ pub mod projections;
 pub mod push;
 pub mod recorded;
 pub mod subscription;
+pub mod trace_context;
 
 pub use context::{Actor, IdempotencyKey, RequestContext};
 pub use error::AppError;
 pub use mediator::{Handle, Mediator, Request};
+pub use trace_context::TraceContext;

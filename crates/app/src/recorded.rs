@@ -78,6 +78,7 @@ mod tests {
                 causation_id: Uuid::now_v7(),
                 user_id: None,
                 occurred_at: OffsetDateTime::UNIX_EPOCH,
+                trace: crate::TraceContext::none(),
             },
         }
     }

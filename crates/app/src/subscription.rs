@@ -16,7 +16,11 @@
 //!   handled position (`orderflow_subscription_position`), the events handled
 //!   (`orderflow_subscription_events_total`), each batch's handling time
 //!   (`orderflow_subscription_batch_seconds`) and failed steps
-//!   (`orderflow_subscription_failures_total`) through the `metrics` facade.
+//!   (`orderflow_subscription_failures_total`) through the `metrics` facade, and keeps
+//!   each running subscription's last handled position for [`handled_positions`] (the
+//!   binary turns it into lag gauges at scrape time).
+//! * **Traced.** [`event_span`] is the span a handler opens per event: a child of the
+//!   trace that appended the event, so one trace runs from a request to what it caused.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -235,6 +239,78 @@ impl<H: EventHandler + ?Sized> EventHandler for &mut H {
     }
 }
 
+/// The last position each running subscription of this process handled, by name: what
+/// `/metrics` computes the lag gauges from at scrape time (so a stalled subscription's lag
+/// keeps growing even though it records nothing).
+pub fn handled_positions() -> Vec<(String, Position)> {
+    let running = RUNNING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    running
+        .iter()
+        .map(|(name, (position, _))| (name.clone(), *position))
+        .collect()
+}
+
+/// Running subscriptions: (last handled position, how many loops run under the name).
+static RUNNING: std::sync::Mutex<std::collections::BTreeMap<String, (Position, usize)>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// One [`run_subscription`] loop's entry in [`handled_positions`], removed when it ends.
+struct HandledPosition {
+    name: String,
+}
+
+impl HandledPosition {
+    fn register(name: String, start: Position) -> Self {
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = running.entry(name.clone()).or_insert((start, 0));
+        entry.1 += 1;
+        HandledPosition { name }
+    }
+
+    fn set(&self, position: Position) {
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(entry) = running.get_mut(&self.name) {
+            entry.0 = position;
+        }
+    }
+}
+
+impl Drop for HandledPosition {
+    fn drop(&mut self) {
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(entry) = running.get_mut(&self.name) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                running.remove(&self.name);
+            }
+        }
+    }
+}
+
+/// A span for `subscription` handling `event`, continuing the trace of the work that
+/// appended it (the event's `traceparent`). Handlers hold it until the event's effect is
+/// durable, and what they publish for the event carries its context.
+pub fn event_span(subscription: &str, event: &RecordedEvent) -> tracing::Span {
+    let span = tracing::info_span!(
+        "handle event",
+        otel.name = %format_args!("{subscription} {}", event.event_type),
+        otel.kind = "consumer",
+        subscription,
+        event_type = %event.event_type,
+        position = event.position.value(),
+    );
+    event.metadata.trace.continue_in(&span);
+    span
+}
+
 /// [`run_subscription`] for a job that one instance of a deployment runs at
 /// a time (an outbox publisher): waits for the lease named after the
 /// subscription, opens the subscription at its stored checkpoint, and runs
@@ -308,7 +384,8 @@ pub async fn run_subscription<H: EventHandler>(
     let handled_position =
         metrics::gauge!("orderflow_subscription_position", "subscription" => name.clone());
     let failures =
-        metrics::counter!("orderflow_subscription_failures_total", "subscription" => name);
+        metrics::counter!("orderflow_subscription_failures_total", "subscription" => name.clone());
+    let progress = HandledPosition::register(name, subscription.acknowledged());
     loop {
         // Handled but unstored positions are stored once the interval has
         // passed, even when no further event comes to carry them.
@@ -336,6 +413,7 @@ pub async fn run_subscription<H: EventHandler>(
             batch_seconds.record(started.elapsed().as_secs_f64());
             events_handled.increment(batch.len() as u64);
             handled_position.set(last.value() as f64);
+            progress.set(last);
             Ok::<_, StepError>(Some(last))
         };
         let result = tokio::select! {

@@ -16,6 +16,8 @@
 //! - [`record_request`] counts and times requests per matched route, for `/metrics`.
 //! - [`forwarding_router`] passes everything under some prefixes to an [`Upstream`] (a
 //!   gateway alone forwards the console's `/orders` and `/hubs` calls), WebSockets included.
+//! - [`trace_request`] runs every request in a server span that continues the client's
+//!   W3C `traceparent`, or starts a trace.
 //! - [`serve`] runs a router on a listener with a header read timeout, an idle timeout and a
 //!   connection cap ([`ConnectionLimits`]).
 //! - `GET /openapi.json` serves [`OPENAPI_JSON`], the OpenAPI 3.1 document of all of this.
@@ -30,6 +32,7 @@ mod request_metrics;
 mod router;
 mod routes;
 mod server;
+mod trace_context;
 mod view;
 
 use std::sync::Arc;
@@ -51,6 +54,7 @@ pub use routes::openapi::OPENAPI_JSON;
 pub use routes::orders::POSITION_HEADER;
 pub use routes::search::SEARCH_POSITION_HEADER;
 pub use server::{ConnectionLimits, HYPER_MAX_HEADER_BYTES, MAX_HEADER_BYTES, serve};
+pub use trace_context::trace_request;
 pub use view::{LineView, OrderView};
 
 /// What the orders API runs on. Cheap to clone (every field is shared).

@@ -4,6 +4,7 @@
 //! arbitrary bytes, drives the protocol module as a connection would, and panics when one of
 //! the protocol module's guarantees does not hold.
 
+use orderflow_app::TraceContext;
 use serde_json::Value;
 
 use crate::protocol::{self, ClientMessage, RECORD_SEPARATOR, RecordReader};
@@ -59,14 +60,23 @@ fn answer(message: &ClientMessage) {
             invocation_id: Some(id),
             target,
         } => {
-            let body = one_json_record(&protocol::invocation(id, target, "null"));
+            let body = one_json_record(&protocol::invocation(
+                id,
+                target,
+                "null",
+                &TraceContext::none(),
+            ));
             assert_eq!(body["invocationId"].as_str(), Some(id.as_str()));
             assert_eq!(body["target"].as_str(), Some(target.as_str()));
             let body = one_json_record(&protocol::completion_error(id, target));
             assert_eq!(body["error"].as_str(), Some(target.as_str()));
         }
         ClientMessage::Invocation { target, .. } => {
-            let body = one_json_record(&protocol::invocation_without_result(target, "{}"));
+            let body = one_json_record(&protocol::invocation_without_result(
+                target,
+                "{}",
+                &TraceContext::none(),
+            ));
             assert_eq!(body["target"].as_str(), Some(target.as_str()));
         }
         ClientMessage::StreamInvocation { invocation_id, .. }

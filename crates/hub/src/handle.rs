@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use orderflow_app::TraceContext;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::HubConfig;
@@ -209,6 +210,22 @@ impl ConnectionHandle {
         argument_json: &str,
         want_completion: bool,
     ) -> Result<Invoked, FailureReason> {
+        self.invoke_traced(
+            target,
+            argument_json,
+            want_completion,
+            &TraceContext::none(),
+        )
+    }
+
+    /// [`ConnectionHandle::invoke`] with `trace` in the invocation's `headers`.
+    pub(crate) fn invoke_traced(
+        &self,
+        target: &str,
+        argument_json: &str,
+        want_completion: bool,
+        trace: &TraceContext,
+    ) -> Result<Invoked, FailureReason> {
         let invocation_id = self
             .next_invocation_id
             .fetch_add(1, Ordering::Relaxed)
@@ -231,10 +248,19 @@ impl ConnectionHandle {
             awaited
         };
         if !awaited {
-            self.queue(protocol::invocation_without_result(target, argument_json))?;
+            self.queue(protocol::invocation_without_result(
+                target,
+                argument_json,
+                trace,
+            ))?;
             return Ok(Invoked::Sent);
         }
-        match self.queue(protocol::invocation(&invocation_id, target, argument_json)) {
+        match self.queue(protocol::invocation(
+            &invocation_id,
+            target,
+            argument_json,
+            trace,
+        )) {
             Ok(()) => Ok(Invoked::Awaiting {
                 invocation_id,
                 completion: receiver,

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use orderflow_app::TraceContext;
 use orderflow_app::ports::PushInbox;
 use orderflow_auth::TokenValidator;
 use serde_json::Value;
@@ -231,7 +232,16 @@ impl PushHub {
         waiting: &mut Vec<Waiting>,
     ) {
         let slot = self.inner.pending_acknowledgements.take();
-        match connection.invoke(PUSH_UPDATE_METHOD, argument, slot.is_some()) {
+        // A child of the current span (the relayed delivery's), open until the
+        // connection answers; its context travels in the invocation's headers.
+        let span = tracing::info_span!(
+            "push to connection",
+            otel.name = "PushUpdate",
+            otel.kind = "producer",
+            connection = %connection.id.connection_id,
+        );
+        let trace = TraceContext::of_span(&span);
+        match connection.invoke_traced(PUSH_UPDATE_METHOD, argument, slot.is_some(), &trace) {
             Ok(Invoked::Awaiting {
                 invocation_id,
                 completion,
@@ -240,6 +250,7 @@ impl PushHub {
                 invocation_id,
                 completion,
                 _slot: slot,
+                _span: span,
             }),
             Ok(Invoked::Sent) => report.unacknowledged.push(connection.id.clone()),
             Err(reason) => report.failed.push(DeliveryFailure {
@@ -257,6 +268,8 @@ struct Waiting {
     invocation_id: String,
     completion: oneshot::Receiver<CompletionOutcome>,
     _slot: Option<AcknowledgementSlot>,
+    /// The invocation's span, ended when the connection answered or timed out.
+    _span: tracing::Span,
 }
 
 /// A push whose invocations are queued; [`PendingPush::finish`] collects
@@ -290,6 +303,7 @@ impl PendingPush {
             invocation_id,
             completion,
             _slot,
+            _span,
         } in waiting
         {
             let id = connection.id.clone();

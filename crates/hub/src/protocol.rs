@@ -11,6 +11,9 @@
 //! Only the `json` protocol is spoken. The stateful-reconnect messages (`Ack`, `Sequence`) are
 //! decoded here; whether they are allowed on a connection is the connection's business.
 
+use std::collections::BTreeMap;
+
+use orderflow_app::TraceContext;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -349,19 +352,48 @@ pub(crate) fn completion_error(invocation_id: &str, error: &str) -> String {
 }
 
 /// An invocation that expects no completion (no `invocationId`), with one argument already
-/// encoded as JSON: for clients that never answer client results.
-pub(crate) fn invocation_without_result(target: &str, argument_json: &str) -> String {
+/// encoded as JSON: for clients that never answer client results. `trace` goes into the
+/// invocation's `headers` (`traceparent`, `tracestate`), as ASP.NET Core does.
+pub(crate) fn invocation_without_result(
+    target: &str,
+    argument_json: &str,
+    trace: &TraceContext,
+) -> String {
     let target = Value::from(target);
-    format!("{{\"type\":1,\"target\":{target},\"arguments\":[{argument_json}]}}{RECORD_SEPARATOR}")
+    let headers = invocation_headers(trace);
+    format!(
+        "{{\"type\":1,{headers}\"target\":{target},\"arguments\":[{argument_json}]}}{RECORD_SEPARATOR}"
+    )
 }
 
-/// An invocation that expects a completion, with one argument already encoded as JSON.
-pub(crate) fn invocation(invocation_id: &str, target: &str, argument_json: &str) -> String {
+/// An invocation that expects a completion, with one argument already encoded as JSON, and
+/// `trace` in its `headers`.
+pub(crate) fn invocation(
+    invocation_id: &str,
+    target: &str,
+    argument_json: &str,
+    trace: &TraceContext,
+) -> String {
     let id = Value::from(invocation_id);
     let target = Value::from(target);
+    let headers = invocation_headers(trace);
     format!(
-        "{{\"type\":1,\"invocationId\":{id},\"target\":{target},\"arguments\":[{argument_json}]}}{RECORD_SEPARATOR}"
+        "{{\"type\":1,{headers}\"invocationId\":{id},\"target\":{target},\"arguments\":[{argument_json}]}}{RECORD_SEPARATOR}"
     )
+}
+
+/// `"headers":{…},` with the trace context, or nothing when there is none.
+fn invocation_headers(trace: &TraceContext) -> String {
+    if trace.is_none() {
+        return String::new();
+    }
+    let mut headers = BTreeMap::new();
+    trace.write_to(&mut headers);
+    let headers: serde_json::Map<String, Value> = headers
+        .into_iter()
+        .map(|(name, value)| (name, Value::from(value)))
+        .collect();
+    format!("\"headers\":{},", Value::Object(headers))
 }
 
 fn encode(message: &impl Serialize) -> String {

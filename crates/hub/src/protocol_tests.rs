@@ -148,7 +148,12 @@ fn encoded_messages_are_terminated_and_escaped() {
         "{\"type\":7,\"allowReconnect\":true}\u{1e}"
     );
     assert_eq!(
-        invocation("3", "PushUpdate", r#"{"type":"order-confirmed"}"#),
+        invocation(
+            "3",
+            "PushUpdate",
+            r#"{"type":"order-confirmed"}"#,
+            &TraceContext::none()
+        ),
         "{\"type\":1,\"invocationId\":\"3\",\"target\":\"PushUpdate\",\"arguments\":[{\"type\":\"order-confirmed\"}]}\u{1e}"
     );
     let completion: Value =
@@ -158,4 +163,27 @@ fn encoded_messages_are_terminated_and_escaped() {
         completion,
         serde_json::json!({"type": 3, "invocationId": "9", "error": "nope"})
     );
+}
+
+#[test]
+fn a_traced_invocation_carries_its_traceparent_in_headers() {
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let trace = TraceContext::from_stored(Some(traceparent.into()), Some("vendor=x".into()));
+    let decoded = |frame: String| -> Value {
+        serde_json::from_str(frame.trim_end_matches(RECORD_SEPARATOR)).unwrap()
+    };
+    let awaited = decoded(invocation("3", "PushUpdate", "{}", &trace));
+    assert_eq!(
+        awaited,
+        serde_json::json!({
+            "type": 1,
+            "headers": {"traceparent": traceparent, "tracestate": "vendor=x"},
+            "invocationId": "3",
+            "target": "PushUpdate",
+            "arguments": [{}],
+        })
+    );
+    let unawaited = decoded(invocation_without_result("PushUpdate", "{}", &trace));
+    assert_eq!(unawaited["headers"]["traceparent"], traceparent);
+    assert!(unawaited.get("invocationId").is_none());
 }

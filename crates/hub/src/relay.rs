@@ -14,7 +14,8 @@
 //!   inbox) the broker is acknowledged once every connection of that delivery has answered or
 //!   timed out — without holding up the next delivery. No connection, user or message delays another user's push;
 //! - at most [`IN_FLIGHT`] deliveries wait for their acknowledgements at once (the prefetch
-//!   is the same number, so the broker sends no more). Sizing: at 500 pushes/s over 1,000
+//!   is the same number, so the broker sends no more); how many do is the gauge
+//!   `orderflow_hub_pushes_in_flight`. Sizing: at 500 pushes/s over 1,000
 //!   users of whom 10 are frozen, 1 % of the pushes (5/s) go to a frozen connection and each
 //!   holds its delivery for the 5 s acknowledgement timeout: 5/s × 5 s = 25 deliveries; the
 //!   other 495/s are answered within a round trip (say 20 ms): about 10 more. 35 of 256 leaves
@@ -31,6 +32,8 @@
 //!   inbox's pruning runs beside;
 //! - a repeated message id within the window is acknowledged without pushing again; a message
 //!   that does not decode is rejected to the dead-letter queue;
+//! - each delivery is relayed in a span that continues the trace its message carries; the push
+//!   to each connection is a child span whose `traceparent` rides in the invocation's headers;
 //! - when the shutdown future resolves, no new delivery is taken, and the ones in flight are
 //!   finished (acknowledged) before the relay's task ends.
 
@@ -44,6 +47,7 @@ use orderflow_app::ports::bus::{Delivery, MessageSubscriber, QueueSubscription, 
 use orderflow_app::push::{PUSH_UPDATE_ROUTING_PREFIX, PushUpdateIntegrationMessage};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
 
 use uuid::Uuid;
 
@@ -140,7 +144,9 @@ async fn relay(
     let mut seen = Deduplicator::new(DEDUP_CAPACITY, DEDUP_WINDOW);
     let mut in_flight = JoinSet::new();
     let pruning = hub.inbox().cloned().map(crate::inbox::spawn_pruning);
+    let pushes_in_flight = metrics::gauge!("orderflow_hub_pushes_in_flight");
     loop {
+        pushes_in_flight.set(in_flight.len() as f64);
         tokio::select! {
             biased;
             () = &mut *shutdown => break,
@@ -173,6 +179,7 @@ async fn relay(
         }
     }
     while in_flight.join_next().await.is_some() {}
+    pushes_in_flight.set(0.0);
     if let Some(pruning) = pruning {
         pruning.abort();
     }
@@ -226,22 +233,26 @@ fn start(
     ack_timeout: Duration,
 ) -> impl Future<Output = ()> + Send + 'static {
     let inbox = hub.inbox().cloned();
+    let span = relay_span(&decoded);
     let started = match decoded {
         Decoded::Undecodable(delivery) => Err(delivery),
         Decoded::Repeat(delivery) => Ok((delivery, None)),
         Decoded::Push(delivery, message) => {
-            let pending = hub.start_push(
-                &message.subscriber_ids,
-                message.push_update_argument(),
-                ack_timeout,
-            );
+            // The pushes to the connections are children of the delivery's span.
+            let pending = span.in_scope(|| {
+                hub.start_push(
+                    &message.subscriber_ids,
+                    message.push_update_argument(),
+                    ack_timeout,
+                )
+            });
             Ok((
                 delivery,
                 Some((message.message_id, message.subscriber_ids, pending)),
             ))
         }
     };
-    async move {
+    let settling = async move {
         let settled = match started {
             Err(delivery) => delivery.reject().await,
             Ok((delivery, None)) => delivery.ack().await,
@@ -264,7 +275,26 @@ fn start(
             // The broker will redeliver; the de-duplicator (and the inbox) drop the repeat.
             tracing::warn!(%error, "cannot settle a push update");
         }
-    }
+    };
+    settling.instrument(span)
+}
+
+/// The span of relaying one delivery: a child of the trace its message carries (the push
+/// publisher's or the notifier's span), open until the delivery is settled.
+fn relay_span(decoded: &Decoded) -> tracing::Span {
+    let delivery = match decoded {
+        Decoded::Undecodable(delivery) | Decoded::Repeat(delivery) | Decoded::Push(delivery, _) => {
+            delivery
+        }
+    };
+    let span = tracing::info_span!(
+        "relay push update",
+        otel.name = "push-hub relay",
+        otel.kind = "consumer",
+        message_id = %delivery.message.id,
+    );
+    delivery.message.trace_context().continue_in(&span);
+    span
 }
 
 /// Awaits the push's acknowledgements.

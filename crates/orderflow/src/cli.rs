@@ -36,6 +36,21 @@ pub enum Command {
     Projections(ProjectionsArgs),
 }
 
+impl Command {
+    /// The command's name on the command line (`push-hub`), e.g. for the trace service name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Up(_) => "up",
+            Command::Orders(_) => "orders",
+            Command::Gateway(_) => "gateway",
+            Command::PushHub(_) => "push-hub",
+            Command::Idp(_) => "idp",
+            Command::Token(_) => "token",
+            Command::Projections(_) => "projections",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ProjectionsArgs {
     #[command(subcommand)]

@@ -9,7 +9,8 @@
 //! the adapters the settings name), `subscriptions` (the event-store
 //! subscriptions, declared once), `tunables` (fixed timings, named once),
 //! `commands` (the one-shot commands), `prometheus` and `health`
-//! (operations), `telemetry` (logging), `shutdown` (signals).
+//! (operations), `telemetry` (logs and traces), `shutdown` (signals).
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod adapters;
 mod application;

@@ -1,5 +1,5 @@
-//! The `orderflow` binary: parses the command line, sets up logging and
-//! hands over to the command ([`orderflow::run`]).
+//! The `orderflow` binary: parses the command line, sets up logging and tracing,
+//! hands over to the command ([`orderflow::run`]), and flushes the traces at the end.
 
 use clap::Parser;
 
@@ -11,9 +11,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let cli = orderflow::cli::Cli::parse();
-    orderflow::telemetry::init();
+    let telemetry = orderflow::telemetry::init(cli.command.name());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(orderflow::run(cli))
+    let outcome = runtime.block_on(orderflow::run(cli));
+    drop(runtime);
+    telemetry.shutdown();
+    outcome
 }

@@ -15,7 +15,8 @@
 //!
 //! Global positions are only known once the adapter has the batch's base
 //! position (the head before it), so writes carry an offset and outcomes are
-//! resolved with [`PlannedOutcome::resolve`].
+//! resolved with [`PlannedOutcome::resolve`]. A committed batch's sizes are recorded by
+//! the adapter with [`CommittedSizes::record`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -118,6 +119,39 @@ pub(crate) struct BatchPlan<'a> {
     pub(crate) stream_revisions: HashMap<&'a StreamName, u64>,
     /// How many events the batch writes.
     pub(crate) event_count: u64,
+}
+
+impl BatchPlan<'_> {
+    /// What the batch writes, to record once it committed.
+    pub(crate) fn sizes(&self, appends: usize) -> CommittedSizes {
+        CommittedSizes {
+            appends,
+            events: self.event_count,
+            events_per_write: self.writes.iter().map(|write| write.events.len()).collect(),
+        }
+    }
+}
+
+/// The sizes of one committed batch, for `/metrics`: appends per commit
+/// (`orderflow_event_store_batch_appends`), events per commit
+/// (`orderflow_event_store_batch_events`) and events per written append
+/// (`orderflow_event_store_append_events`).
+#[derive(Debug)]
+pub(crate) struct CommittedSizes {
+    appends: usize,
+    events: u64,
+    events_per_write: Vec<usize>,
+}
+
+impl CommittedSizes {
+    pub(crate) fn record(self) {
+        metrics::histogram!("orderflow_event_store_batch_appends").record(self.appends as f64);
+        metrics::histogram!("orderflow_event_store_batch_events").record(self.events as f64);
+        let per_append = metrics::histogram!("orderflow_event_store_append_events");
+        for events in self.events_per_write {
+            per_append.record(events as f64);
+        }
+    }
 }
 
 /// Checks an append on its own, before any lookup.
@@ -264,6 +298,7 @@ mod tests {
                 causation_id: Uuid::new_v4(),
                 user_id: None,
                 occurred_at: OffsetDateTime::UNIX_EPOCH,
+                trace: orderflow_app::TraceContext::none(),
             },
         }
     }

@@ -22,6 +22,7 @@ pub fn stored_events(
                 causation_id: correlation_id,
                 user_id: user.map(str::to_owned),
                 occurred_at,
+                trace: orderflow_app::TraceContext::none(),
             };
             to_new_event(event, Uuid::now_v7(), metadata)
         })

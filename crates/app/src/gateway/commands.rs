@@ -15,6 +15,7 @@ use std::time::Duration;
 use orderflow_domain::{CreateOrder, OrderId, RawOrder};
 use uuid::Uuid;
 
+use crate::TraceContext;
 use crate::context::RequestContext;
 use crate::error::AppError;
 use crate::integration::command_context;
@@ -96,6 +97,7 @@ fn command_message(command: &CreateOrderCommand) -> Result<Message, AppError> {
             .map_err(|error| AppError::Internal(Box::new(error)))?
             .with_id(command.command_id)
             .with_correlation_id(command.correlation_id)
+            .with_trace_context(&TraceContext::current())
             .mandatory(),
     )
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::TraceContext;
 use crate::integration::messages::{ORDER_CREATED_KIND, OrderCreatedIntegrationEvent};
 use crate::messaging::{Handled, MessageHandler};
 use crate::ports::bus::{Delivery, Message, MessagePublisher};
@@ -53,7 +54,9 @@ impl MessageHandler for OrderCreatedNotifier {
         };
         let routing_key = format!("{PUSH_UPDATE_ROUTING_PREFIX}{}", push.payload.type_name());
         let message = match Message::json(PUSH_UPDATE_MESSAGE_KIND, routing_key, &push) {
-            Ok(message) => message.with_id(push.message_id),
+            Ok(message) => message
+                .with_id(push.message_id)
+                .with_trace_context(&TraceContext::current()),
             Err(error) => return Handled::Poison(error.to_string()),
         };
         let message = match delivery.message.correlation_id {

@@ -18,6 +18,7 @@ use super::messages::{
     CREATE_ORDER_RESPONSE_KIND, CommandSender, CreateOrderCommand, CreateOrderRejection,
     CreateOrderReply, CreateOrderResponse,
 };
+use crate::TraceContext;
 use crate::context::{Actor, IdempotencyKey, RequestContext};
 use crate::mediator::Mediator;
 use crate::messaging::{Handled, MessageHandler};
@@ -68,7 +69,7 @@ impl CreateOrderConsumer {
             return Handled::Done;
         }
         let message = match Message::json(CREATE_ORDER_RESPONSE_KIND, "", reply) {
-            Ok(message) => message,
+            Ok(message) => message.with_trace_context(&TraceContext::current()),
             Err(error) => return Handled::Poison(error.to_string()),
         };
         match delivery.reply(message).await {

@@ -12,9 +12,10 @@ use crate::recorded::decode_order_event;
 use async_trait::async_trait;
 
 use super::messages::OrderIntegrationEvent;
+use crate::TraceContext;
 use crate::ports::RecordedEvent;
 use crate::ports::bus::{Message, MessagePublisher};
-use crate::subscription::{EventHandler, HandlerError};
+use crate::subscription::{EventHandler, HandlerError, event_span};
 
 /// Namespace of integration message ids derived from event ids.
 const INTEGRATION_MESSAGE_IDS: uuid::Uuid =
@@ -41,7 +42,10 @@ impl IntegrationEventPublisher {
         IntegrationEventPublisher { bus }
     }
 
-    fn message_for(event: &RecordedEvent) -> Result<Option<Message>, HandlerError> {
+    fn message_for(
+        event: &RecordedEvent,
+        span: &tracing::Span,
+    ) -> Result<Option<Message>, HandlerError> {
         let decoded = decode_order_event(event).map_err(HandlerError::of)?;
         let message_id = uuid::Uuid::new_v5(&INTEGRATION_MESSAGE_IDS, event.id.as_bytes());
         let Some(integration) = OrderIntegrationEvent::of(&decoded, message_id, event.revision)
@@ -51,7 +55,8 @@ impl IntegrationEventPublisher {
         let body = integration.to_json().map_err(HandlerError::of)?;
         let message = Message::new(integration.kind(), integration.routing_key(), body)
             .with_id(integration.message_id())
-            .with_correlation_id(event.metadata.correlation_id);
+            .with_correlation_id(event.metadata.correlation_id)
+            .with_trace_context(&TraceContext::of_span(span));
         Ok(Some(message))
     }
 }
@@ -60,15 +65,24 @@ impl IntegrationEventPublisher {
 impl EventHandler for IntegrationEventPublisher {
     async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
         let mut messages = Vec::new();
+        // One span per announced event, open until the broker confirmed the batch.
+        let mut spans = Vec::new();
         for event in events {
-            messages.extend(Self::message_for(event)?);
+            let span = event_span(Self::SUBSCRIPTION, event);
+            if let Some(message) = Self::message_for(event, &span)? {
+                messages.push(message);
+                spans.push(span);
+            }
         }
         if messages.is_empty() {
             return Ok(());
         }
-        self.bus
+        let published = self
+            .bus
             .publish_batch(messages)
             .await
-            .map_err(|error| HandlerError::new("publishing integration events", error))
+            .map_err(|error| HandlerError::new("publishing integration events", error));
+        drop(spans);
+        published
     }
 }

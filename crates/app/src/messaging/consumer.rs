@@ -11,7 +11,8 @@
 //! which is always handled, since someone waits for its answer. On shutdown no new
 //! delivery is taken and the ones in flight are finished. Every settled delivery is
 //! counted in `orderflow_bus_deliveries_total{queue, outcome}` (`handled`, `duplicate`,
-//! `requeued`, `dead_lettered`).
+//! `requeued`, `dead_lettered`). Each delivery is handled in a span that continues the trace
+//! its message carries (`traceparent`), so what the handler does joins the sender's trace.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::Deduplicator;
 use crate::ports::bus::{Delivery, MessageSubscriber, SubscriptionSpec};
@@ -94,9 +96,27 @@ pub async fn run_consumer<H: MessageHandler>(
         let handler = handler.clone();
         let seen = seen.clone();
         let queue = queue.clone();
-        in_flight.spawn(async move { settle(&*handler, delivery, &seen, &queue).await });
+        let span = delivery_span(&queue, &delivery);
+        in_flight.spawn(
+            async move { settle(&*handler, delivery, &seen, &queue).await }.instrument(span),
+        );
     }
     while in_flight.join_next().await.is_some() {}
+}
+
+/// The span of handling one delivery: a child of the trace the message carries.
+fn delivery_span(queue: &str, delivery: &Delivery) -> tracing::Span {
+    let message = &delivery.message;
+    let span = tracing::info_span!(
+        "handle message",
+        otel.name = %format_args!("{queue} {}", message.kind),
+        otel.kind = "consumer",
+        queue,
+        message_kind = %message.kind,
+        message_id = %message.id,
+    );
+    message.trace_context().continue_in(&span);
+    span
 }
 
 async fn settle<H: MessageHandler>(

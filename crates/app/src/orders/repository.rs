@@ -60,6 +60,7 @@ pub(crate) fn new_events(
     now: OffsetDateTime,
 ) -> Vec<NewEvent> {
     let causation_id = context.id_for(&format!("{request}/command"));
+    let trace = crate::TraceContext::current();
     events
         .iter()
         .enumerate()
@@ -69,6 +70,7 @@ pub(crate) fn new_events(
                 causation_id,
                 user_id: Some(context.actor.user_id.as_str().to_owned()),
                 occurred_at: now,
+                trace: trace.clone(),
             };
             to_new_event(
                 event,

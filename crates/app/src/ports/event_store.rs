@@ -151,6 +151,10 @@ pub struct EventMetadata {
     /// When the event happened, by the application's clock.
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
+    /// The W3C trace context of the work that appended it (`traceparent`, `tracestate`):
+    /// the subscriptions that handle the event continue that trace.
+    #[serde(default)]
+    pub trace: crate::TraceContext,
 }
 
 /// An event to append.

@@ -23,9 +23,11 @@ use super::message::{
     PUSH_UPDATE_MESSAGE_KIND, PUSH_UPDATE_ROUTING_PREFIX, PushUpdateIntegrationMessage,
     PushUpdatePayload,
 };
+use crate::TraceContext;
 use crate::ports::bus::{Message, MessagePublisher};
 use crate::ports::{EventStore, RecordedEvent};
-use crate::subscription::{EventHandler, HandlerError};
+use crate::subscription::{EventHandler, HandlerError, event_span};
+use tracing::Instrument;
 
 /// Namespace of message ids derived from event ids.
 const PUSH_MESSAGE_IDS: uuid::Uuid =
@@ -87,7 +89,11 @@ impl PushPublisher {
     }
 
     /// Learns from `event`, and returns the message it calls for, if any.
-    async fn handle_one(&mut self, event: &RecordedEvent) -> Result<Option<Message>, HandlerError> {
+    async fn handle_one(
+        &mut self,
+        event: &RecordedEvent,
+        span: &tracing::Span,
+    ) -> Result<Option<Message>, HandlerError> {
         let decoded = decode_order_event(event).map_err(HandlerError::of)?;
         let (order_id, payload) = match decoded {
             OrderEvent::OrderConfirmed { order_id, .. } => (
@@ -120,7 +126,8 @@ impl PushPublisher {
         let published = Message::json(PUSH_UPDATE_MESSAGE_KIND, routing_key, &message)
             .map_err(HandlerError::of)?
             .with_id(message.message_id)
-            .with_correlation_id(event.metadata.correlation_id);
+            .with_correlation_id(event.metadata.correlation_id)
+            .with_trace_context(&TraceContext::of_span(span));
         Ok(Some(published))
     }
 
@@ -182,16 +189,29 @@ impl PushPublisher {
 
     async fn publish(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
         let mut messages = Vec::new();
+        // One span per announced event, open until the broker confirmed the batch.
+        let mut spans = Vec::new();
         for event in events {
-            messages.extend(self.handle_one(event).await?);
+            let span = event_span(Self::SUBSCRIPTION, event);
+            let message = self
+                .handle_one(event, &span)
+                .instrument(span.clone())
+                .await?;
+            if let Some(message) = message {
+                messages.push(message);
+                spans.push(span);
+            }
         }
         if messages.is_empty() {
             return Ok(());
         }
-        self.bus
+        let published = self
+            .bus
             .publish_batch(messages)
             .await
-            .map_err(|error| HandlerError::new("publishing push updates", error))
+            .map_err(|error| HandlerError::new("publishing push updates", error));
+        drop(spans);
+        published
     }
 }
 

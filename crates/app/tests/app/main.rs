@@ -9,3 +9,4 @@ mod orders;
 mod racing;
 mod subscription;
 mod support;
+mod traces;

@@ -64,6 +64,7 @@ impl EventStore for RacingStore {
                     causation_id: Uuid::now_v7(),
                     user_id: Some(rival(n)),
                     occurred_at: FixedClock::NOW,
+                    trace: orderflow_app::TraceContext::none(),
                 };
                 let event = to_new_event(&concurrent, Uuid::now_v7(), metadata);
                 self.inner.append(stream, expected, vec![event]).await?;

@@ -44,6 +44,7 @@ async fn append_events(store: &SqliteEventStore, count: usize) {
                 causation_id: Uuid::now_v7(),
                 user_id: None,
                 occurred_at: FixedClock::NOW,
+                trace: orderflow_app::TraceContext::none(),
             },
         })
         .collect();

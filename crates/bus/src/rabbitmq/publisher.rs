@@ -8,6 +8,11 @@
 //! re-opening the confirm channel, then fails with `Unavailable` — so a
 //! caller answers 503 quickly and an outbox retries later. A retried publish
 //! may reach the broker twice; consumers de-duplicate by message id.
+//!
+//! Timed for `/metrics`: a whole publish (one message or a batch), retries included, in
+//! `orderflow_bus_publish_seconds{outcome="confirmed"|"failed"}`; the wait from the last
+//! message sent to the last confirm of an attempt that succeeded in
+//! `orderflow_bus_confirm_seconds`.
 
 use std::sync::Arc;
 
@@ -53,6 +58,7 @@ impl Publisher {
             config.reconnect_initial.min(config.publish_wait / 4),
             config.publish_wait / 2,
         );
+        let started = Instant::now();
         loop {
             match self.try_publish(exchange, messages, deadline).await {
                 Err(BusError::Unavailable(reason)) if Instant::now() < deadline => {
@@ -60,7 +66,16 @@ impl Publisher {
                     let pause = backoff.next_delay();
                     tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;
                 }
-                outcome => return outcome,
+                outcome => {
+                    let label = if outcome.is_ok() {
+                        "confirmed"
+                    } else {
+                        "failed"
+                    };
+                    metrics::histogram!("orderflow_bus_publish_seconds", "outcome" => label)
+                        .record(started.elapsed().as_secs_f64());
+                    return outcome;
+                }
             }
         }
     }
@@ -83,6 +98,7 @@ impl Publisher {
             }
             confirms.push((message, confirm?));
         }
+        let sent = Instant::now();
         for (message, confirm) in confirms {
             let outcome =
                 await_confirm(confirm, message, self.connector.config().confirm_timeout).await;
@@ -91,6 +107,7 @@ impl Publisher {
             }
             outcome?;
         }
+        metrics::histogram!("orderflow_bus_confirm_seconds").record(sent.elapsed().as_secs_f64());
         Ok(())
     }
 

@@ -163,7 +163,8 @@ impl Application {
         } = self;
         let router = router
             .merge(metrics_router(scrape))
-            .layer(axum::middleware::from_fn(orderflow_http::record_request));
+            .layer(axum::middleware::from_fn(orderflow_http::record_request))
+            .layer(axum::middleware::from_fn(orderflow_http::trace_request));
         let mut stopped = stop.subscribe();
         workers.push(tokio::spawn(async move {
             let mut upkeep = tokio::time::interval(prometheus::UPKEEP_INTERVAL);

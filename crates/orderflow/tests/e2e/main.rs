@@ -11,3 +11,4 @@ mod inbox;
 mod metrics;
 mod push_publisher;
 mod support;
+mod traces;

@@ -71,12 +71,14 @@ async fn up_reports_requests_subscriptions_the_event_store_and_the_hub() {
     // The push publisher's and the outbox's positions follow within moments.
     let mut text = scrape(&base).await;
     for _ in 0..50 {
-        let published = sample(
-            &text,
-            "orderflow_subscription_position",
-            &[("subscription", "push-publisher")],
-        );
-        if published >= Some(confirmed_at as f64) {
+        let caught_up = ["push-publisher", "integration-events"].iter().all(|name| {
+            sample(
+                &text,
+                "orderflow_subscription_position",
+                &[("subscription", name)],
+            ) >= Some(confirmed_at as f64)
+        });
+        if caught_up {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -122,6 +124,36 @@ async fn up_reports_requests_subscriptions_the_event_store_and_the_hub() {
             "{subscription}: {text}"
         );
     }
+    for subscription in ["search", "push-publisher", "integration-events"] {
+        for lag in [
+            "orderflow_subscription_lag_events",
+            "orderflow_subscription_lag_seconds",
+        ] {
+            assert_eq!(
+                sample(&text, lag, &[("subscription", subscription)]),
+                Some(0.0),
+                "{subscription} has caught up: {text}"
+            );
+        }
+    }
+    // Two appends (the placement's two events, the confirm's one), in one or two commits.
+    let sizes = |name| sample(&text, name, &[]);
+    assert_eq!(
+        sizes("orderflow_event_store_append_events_count"),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        sizes("orderflow_event_store_append_events_sum"),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sizes("orderflow_event_store_batch_events_sum"),
+        Some(3.0),
+        "{text}"
+    );
+    assert!(sizes("orderflow_hub_pushes_in_flight").is_some(), "{text}");
     assert_eq!(
         sample(&text, "orderflow_hub_connections", &[]),
         Some(1.0),

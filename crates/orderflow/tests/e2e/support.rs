@@ -290,6 +290,14 @@ impl ServerMode {
         Process::start(&[component, "--listen", address], &self.env()).await
     }
 
+    /// `orderflow <component>` on a port of its own in this deployment, with `extra`
+    /// variables (e.g. `OTEL_*`).
+    pub async fn start_with(&self, component: &str, extra: &[(&'static str, String)]) -> Process {
+        let mut env: Vec<(&str, &str)> = self.env();
+        env.extend(extra.iter().map(|(name, value)| (*name, value.as_str())));
+        Process::start(&[component, "--listen", "127.0.0.1:0"], &env).await
+    }
+
     /// Removes what the components declared on the broker.
     pub async fn finish(self) {
         remove_broker_topology(&self.exchange).await;

@@ -308,6 +308,7 @@ pub async fn events_of_other_streams_are_skipped_and_still_move_the_checkpoint(
             causation_id: Uuid::now_v7(),
             user_id: None,
             occurred_at: T0,
+            trace: orderflow_app::TraceContext::none(),
         },
     };
     store

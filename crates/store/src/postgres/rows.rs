@@ -1,6 +1,7 @@
 //! Mapping between PostgreSQL rows and [`RecordedEvent`]s. A row that does not
 //! decode is reported as corrupt, never guessed at.
 
+use orderflow_app::TraceContext;
 use orderflow_app::ports::{EventMetadata, EventStoreError, Position, RecordedEvent, StreamName};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -13,7 +14,7 @@ use super::unavailable;
 macro_rules! event_columns {
     () => {
         "position, event_id, stream, revision, event_type, schema_version, data, \
-         correlation_id, causation_id, user_id, occurred_at"
+         correlation_id, causation_id, user_id, occurred_at, traceparent, tracestate"
     };
 }
 pub(crate) use event_columns;
@@ -40,6 +41,10 @@ pub(crate) fn recorded_event(row: &PgRow) -> Result<RecordedEvent, EventStoreErr
             causation_id: row.try_get(8).map_err(unavailable)?,
             user_id: row.try_get(9).map_err(unavailable)?,
             occurred_at: row.try_get::<OffsetDateTime, _>(10).map_err(unavailable)?,
+            trace: TraceContext::from_stored(
+                row.try_get(11).map_err(unavailable)?,
+                row.try_get(12).map_err(unavailable)?,
+            ),
         },
     })
 }

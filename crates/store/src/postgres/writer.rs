@@ -165,6 +165,7 @@ async fn write_batch(
 
     let base = insert_events(&mut transaction, &plan).await?;
     transaction.commit().await?;
+    plan.sizes(requests.len()).record();
     Ok(Some(
         plan.outcomes.into_iter().map(|o| o.resolve(base)).collect(),
     ))
@@ -251,6 +252,8 @@ async fn insert_events(
     let mut causation_ids = Vec::with_capacity(capacity);
     let mut user_ids = Vec::with_capacity(capacity);
     let mut occurred_ats: Vec<OffsetDateTime> = Vec::with_capacity(capacity);
+    let mut traceparents = Vec::with_capacity(capacity);
+    let mut tracestates = Vec::with_capacity(capacity);
     for write in &plan.writes {
         for (index, event) in write.events.iter().enumerate() {
             let index = index as u64;
@@ -265,6 +268,8 @@ async fn insert_events(
             causation_ids.push(event.metadata.causation_id);
             user_ids.push(event.metadata.user_id.as_deref());
             occurred_ats.push(event.metadata.occurred_at);
+            traceparents.push(event.metadata.trace.traceparent());
+            tracestates.push(event.metadata.trace.tracestate());
         }
     }
     let count = to_i64(plan.event_count);
@@ -273,15 +278,17 @@ async fn insert_events(
              UPDATE es_global_position SET last = last + $1 RETURNING last - $1 AS base \
          ), inserted AS ( \
              INSERT INTO es_events (position, event_id, stream, revision, event_type, \
-                 schema_version, data, correlation_id, causation_id, user_id, occurred_at) \
+                 schema_version, data, correlation_id, causation_id, user_id, occurred_at, \
+                 traceparent, tracestate) \
              SELECT (SELECT base FROM counter) + e.offset_in_batch, e.event_id, e.stream, \
                  e.revision, e.event_type, e.schema_version, e.data::json, e.correlation_id, \
-                 e.causation_id, e.user_id, e.occurred_at \
+                 e.causation_id, e.user_id, e.occurred_at, e.traceparent, e.tracestate \
              FROM UNNEST($2::bigint[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], \
                  $7::smallint[], $8::text[], $9::uuid[], $10::uuid[], $11::text[], \
-                 $12::timestamptz[]) \
+                 $12::timestamptz[], $14::text[], $15::text[]) \
                  AS e(offset_in_batch, event_id, stream, revision, event_type, schema_version, \
-                 data, correlation_id, causation_id, user_id, occurred_at) \
+                 data, correlation_id, causation_id, user_id, occurred_at, traceparent, \
+                 tracestate) \
          ), notified AS ( \
              SELECT pg_notify($13, ((SELECT base FROM counter) + $1)::text) \
          ) \
@@ -300,6 +307,8 @@ async fn insert_events(
     .bind(&user_ids)
     .bind(&occurred_ats)
     .bind(NOTIFY_CHANNEL)
+    .bind(&traceparents)
+    .bind(&tracestates)
     .fetch_one(&mut **transaction)
     .await?;
     Ok(Position::new(u64::try_from(base).unwrap_or(0)))

@@ -3,6 +3,7 @@
 //! Ids are 16-byte blobs, timestamps Unix nanoseconds, event bodies JSON text.
 //! A row that does not decode is reported as corrupt, never guessed at.
 
+use orderflow_app::TraceContext;
 use orderflow_app::ports::{EventMetadata, EventStoreError, Position, RecordedEvent, StreamName};
 use rusqlite::Row;
 use time::OffsetDateTime;
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 /// Columns in the order [`recorded_event`] reads them.
 pub(crate) const EVENT_COLUMNS: &str = "position, event_id, stream, revision, event_type, \
-     schema_version, data, correlation_id, causation_id, user_id, occurred_at";
+     schema_version, data, correlation_id, causation_id, user_id, occurred_at, traceparent, tracestate";
 
 /// A row that could not be turned into an event.
 #[derive(Debug)]
@@ -55,6 +56,7 @@ pub(crate) fn recorded_event(row: &Row<'_>) -> Result<RecordedEvent, RowError> {
             user_id: row.get(9)?,
             occurred_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(occurred_at))
                 .map_err(|_| corrupt("bad timestamp"))?,
+            trace: TraceContext::from_stored(row.get(11)?, row.get(12)?),
         },
     })
 }

@@ -6,7 +6,8 @@
 use rusqlite::Connection;
 
 /// Each entry moves `user_version` from its index to index + 1.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE events (
     position       INTEGER PRIMARY KEY,
     event_id       BLOB    NOT NULL UNIQUE,
@@ -29,7 +30,13 @@ CREATE TABLE checkpoints (
     name     TEXT    PRIMARY KEY,
     position INTEGER NOT NULL
 ) WITHOUT ROWID;
-"];
+",
+    r"
+-- The W3C trace context of the work that appended each event (NULL: not traced).
+ALTER TABLE events ADD COLUMN traceparent TEXT;
+ALTER TABLE events ADD COLUMN tracestate TEXT;
+",
+];
 
 /// Why the schema could not be brought up to date.
 #[derive(Debug, thiserror::Error)]

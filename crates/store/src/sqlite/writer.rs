@@ -116,8 +116,8 @@ fn write_batch(
     {
         let mut insert = transaction.prepare_cached(
             "INSERT INTO events (position, event_id, stream, revision, event_type, schema_version, \
-             data, correlation_id, causation_id, user_id, occurred_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             data, correlation_id, causation_id, user_id, occurred_at, traceparent, tracestate) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         for write in &plan.writes {
             for (index, event) in write.events.iter().enumerate() {
@@ -134,6 +134,8 @@ fn write_batch(
                     event.metadata.causation_id.as_bytes(),
                     event.metadata.user_id,
                     unix_nanos(event.metadata.occurred_at),
+                    event.metadata.trace.traceparent(),
+                    event.metadata.trace.tracestate(),
                 ])?;
             }
         }
@@ -153,9 +155,11 @@ fn write_batch(
         }
     }
     let event_count = plan.event_count;
+    let sizes = plan.sizes(appends.len());
     let base = Position::new(base as u64);
     let outcomes = plan.outcomes.into_iter().map(|o| o.resolve(base)).collect();
     transaction.commit()?;
+    sizes.record();
     Ok((outcomes, Position::new(base.value() + event_count)))
 }
 

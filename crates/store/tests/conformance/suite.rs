@@ -32,6 +32,7 @@ fn event(event_type: &str) -> NewEvent {
             causation_id: Uuid::new_v4(),
             user_id: Some("alice".into()),
             occurred_at: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+            trace: orderflow_app::TraceContext::none(),
         },
     }
 }
@@ -74,6 +75,10 @@ pub async fn events_keep_their_ids_types_bodies_and_metadata(backend: &dyn Backe
     written.metadata.user_id = None;
     written.metadata.occurred_at =
         OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_000).unwrap();
+    written.metadata.trace = orderflow_app::TraceContext::from_stored(
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+        Some("vendor=opaque".into()),
+    );
     store
         .append(&order, ExpectedRevision::Any, vec![written.clone()])
         .await

@@ -1,4 +1,5 @@
-//! One message on the bus: id, kind, routing key, headers and a JSON body.
+//! One message on the bus: id, kind, routing key, headers and a JSON body. The W3C trace
+//! context travels in the `traceparent` and `tracestate` headers.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use uuid::Uuid;
 
 use super::limits::check_name;
 use super::{BusCause, BusError};
+use crate::TraceContext;
 
 /// One message on the bus. Bodies are JSON by contract (see `DESIGN.md`), kept
 /// as bytes so that they travel unchanged.
@@ -77,6 +79,17 @@ impl Message {
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.insert(name.into(), value.into());
         self
+    }
+
+    /// Carry `trace` (`traceparent`, `tracestate` headers), so the consumer continues it.
+    pub fn with_trace_context(mut self, trace: &TraceContext) -> Self {
+        trace.write_to(&mut self.headers);
+        self
+    }
+
+    /// The trace context the message carries, if any.
+    pub fn trace_context(&self) -> TraceContext {
+        TraceContext::from_headers(|name| self.headers.get(name).map(String::as_str))
     }
 
     /// Fail with [`BusError::Unroutable`] instead of dropping the message when

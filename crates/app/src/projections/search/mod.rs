@@ -226,7 +226,14 @@ impl SearchProjection {
 impl EventHandler for SearchProjection {
     #[tracing::instrument(skip_all, fields(projection = %self.name, events = events.len()), err)]
     async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
-        self.index_batch(events).await.map_err(HandlerError::of)
+        // One span per event, each in its own trace, open until the batch is indexed.
+        let spans: Vec<tracing::Span> = events
+            .iter()
+            .map(|event| crate::subscription::event_span(&self.name, event))
+            .collect();
+        let indexed = self.index_batch(events).await.map_err(HandlerError::of);
+        drop(spans);
+        indexed
     }
 }
 

@@ -26,6 +26,7 @@ fn recorded(
             causation_id: Uuid::now_v7(),
             user_id: None,
             occurred_at: OffsetDateTime::UNIX_EPOCH,
+            trace: crate::TraceContext::none(),
         },
     }
 }

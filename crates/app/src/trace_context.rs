@@ -1,0 +1,192 @@
+//! W3C Trace Context as it travels between the hops of one user action: from an HTTP
+//! request into the events it appends, from an event into the messages its subscriptions
+//! publish, and from a message into whatever consumes it, in this process or another.
+//!
+//! Guarantees:
+//! - the text form is the W3C one (`traceparent`, `tracestate`), written and read by
+//!   `opentelemetry_sdk`'s [`TraceContextPropagator`]; nothing here parses it by hand;
+//! - [`TraceContext::of_span`] is the context of that span (its trace id and its span id as
+//!   the parent of what comes next), or [`TraceContext::none`] when no OpenTelemetry layer
+//!   records spans — then nothing is written anywhere and everything behaves as before;
+//! - [`TraceContext::continue_in`] makes a span a child of the carried context; an absent or
+//!   malformed context leaves the span where it was (a new root, or a child of the current
+//!   span), so bad input starts a trace instead of failing the work.
+
+use std::collections::{BTreeMap, HashMap};
+
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use serde::{Deserialize, Serialize};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The header (HTTP, AMQP, hub invocation) and metadata name of the parent span.
+pub const TRACEPARENT: &str = "traceparent";
+/// The header and metadata name of the vendors' trace state.
+pub const TRACESTATE: &str = "tracestate";
+
+/// A `traceparent` and its `tracestate`, as carried in event metadata and message headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    traceparent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tracestate: Option<String>,
+}
+
+impl TraceContext {
+    /// No trace: the work it describes was not traced.
+    pub fn none() -> Self {
+        TraceContext::default()
+    }
+
+    /// The context as stored (event metadata columns); checked only when continued.
+    pub fn from_stored(traceparent: Option<String>, tracestate: Option<String>) -> Self {
+        TraceContext {
+            traceparent: traceparent.filter(|text| !text.is_empty()),
+            tracestate: tracestate.filter(|text| !text.is_empty()),
+        }
+    }
+
+    /// The context read from text headers named `traceparent` and `tracestate`, looked up
+    /// by `header` (case as the carrier defines it).
+    pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Self {
+        TraceContext::from_stored(
+            header(TRACEPARENT).map(str::to_owned),
+            header(TRACESTATE).map(str::to_owned),
+        )
+    }
+
+    /// The context of `span`: the next hop becomes its child.
+    pub fn of_span(span: &tracing::Span) -> Self {
+        let context = span.context();
+        if !context.span().span_context().is_valid() {
+            return TraceContext::none();
+        }
+        let mut carrier = Carrier::default();
+        TraceContextPropagator::new().inject_context(&context, &mut carrier);
+        TraceContext::from_stored(carrier.0.remove(TRACEPARENT), carrier.0.remove(TRACESTATE))
+    }
+
+    /// The context of the current span.
+    pub fn current() -> Self {
+        TraceContext::of_span(&tracing::Span::current())
+    }
+
+    pub fn traceparent(&self) -> Option<&str> {
+        self.traceparent.as_deref()
+    }
+
+    pub fn tracestate(&self) -> Option<&str> {
+        self.tracestate.as_deref()
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.traceparent.is_none()
+    }
+
+    /// The W3C trace id (32 hex digits), when the context is valid.
+    pub fn trace_id(&self) -> Option<String> {
+        let context = self.extract();
+        let span = context.span();
+        let span_context = span.span_context();
+        span_context
+            .is_valid()
+            .then(|| span_context.trace_id().to_string())
+    }
+
+    /// Writes `traceparent` (and `tracestate` when there is one) into `headers`.
+    pub fn write_to(&self, headers: &mut BTreeMap<String, String>) {
+        if let Some(traceparent) = &self.traceparent {
+            headers.insert(TRACEPARENT.to_owned(), traceparent.clone());
+        }
+        if let Some(tracestate) = &self.tracestate {
+            headers.insert(TRACESTATE.to_owned(), tracestate.clone());
+        }
+    }
+
+    /// Makes `span` a child of this context. Call it before the span is first entered:
+    /// a started span keeps its parent.
+    pub fn continue_in(&self, span: &tracing::Span) {
+        let context = self.extract();
+        if !context.span().span_context().is_valid() {
+            return;
+        }
+        if let Err(error) = span.set_parent(context) {
+            tracing::debug!(%error, "trace context not continued");
+        }
+    }
+
+    fn extract(&self) -> opentelemetry::Context {
+        let mut carrier = Carrier::default();
+        if let Some(traceparent) = &self.traceparent {
+            carrier
+                .0
+                .insert(TRACEPARENT.to_owned(), traceparent.clone());
+        }
+        if let Some(tracestate) = &self.tracestate {
+            carrier.0.insert(TRACESTATE.to_owned(), tracestate.clone());
+        }
+        TraceContextPropagator::new().extract(&carrier)
+    }
+}
+
+/// The propagator's view of the two fields.
+#[derive(Default)]
+struct Carrier(HashMap<String, String>);
+
+impl Injector for Carrier {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+}
+
+impl Extractor for Carrier {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLIENT_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn a_valid_traceparent_names_its_trace() {
+        let context = TraceContext::from_stored(Some(CLIENT_TRACEPARENT.into()), None);
+        assert_eq!(
+            context.trace_id().as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+    }
+
+    #[test]
+    fn a_malformed_traceparent_names_no_trace() {
+        let context = TraceContext::from_stored(Some("00-nonsense-01".into()), None);
+        assert_eq!(context.trace_id(), None);
+    }
+
+    #[test]
+    fn without_an_opentelemetry_layer_a_span_has_no_context() {
+        let span = tracing::info_span!("untraced");
+        assert!(TraceContext::of_span(&span).is_none());
+    }
+
+    #[test]
+    fn headers_carry_both_fields() {
+        let context = TraceContext::from_stored(
+            Some(CLIENT_TRACEPARENT.into()),
+            Some("vendor=opaque".into()),
+        );
+        let mut headers = BTreeMap::new();
+        context.write_to(&mut headers);
+        let read = TraceContext::from_headers(|name| headers.get(name).map(String::as_str));
+        assert_eq!(read, context);
+    }
+}

@@ -1,0 +1,100 @@
+//! Logs and traces. Logging: `tracing` to stderr, filtered by `RUST_LOG` (default: info for
+//! orderflow, warnings for libraries), as JSON lines when `ORDERFLOW_LOG_FORMAT=json`; a line
+//! written inside a traced span carries its `trace_id` and `span_id` ([`log_ids`]). Traces:
+//! orderflow's spans become OpenTelemetry spans (`tracing-opentelemetry`), so every request,
+//! event and message has a W3C trace context to hand on; they are exported over OTLP only
+//! when the standard `OTEL_*` variables ask for it ([`export`]).
+//!
+//! Text lines are plain (no ANSI colour codes), since the ids are appended to each line
+//! after it is formatted.
+//!
+//! Guarantees: with no `OTEL_EXPORTER_OTLP_*ENDPOINT` set nothing is exported and no
+//! connection is opened; exporting never blocks the code that ends a span (a bounded queue,
+//! a background thread; spans that do not fit are dropped and counted).
+
+mod export;
+mod log_ids;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Level;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, fmt};
+
+pub use export::{ExportSettings, ExportSettingsError};
+
+/// The tracer provider, to flush and stop when the process ends.
+#[derive(Debug)]
+pub struct Telemetry {
+    provider: SdkTracerProvider,
+}
+
+impl Telemetry {
+    /// Exports what is still queued (bounded by the exporter's timeout) and stops.
+    pub fn shutdown(self) {
+        if let Err(error) = self.provider.shutdown() {
+            eprintln!("traces not flushed: {error}");
+        }
+    }
+}
+
+/// Sets up logging and tracing for `component` (the default `service.name` is
+/// `orderflow-<component>`).
+pub fn init(component: &str) -> Telemetry {
+    let provider = match ExportSettings::from_env() {
+        Ok(settings) => export::tracer_provider(settings.as_ref(), component),
+        Err(error) => {
+            eprintln!("trace export not configured: {error}");
+            export::tracer_provider(None, component)
+        }
+    };
+    let tracer = provider.tracer("orderflow");
+    // Only orderflow's own spans are traced, at info and above, whatever RUST_LOG says
+    // about the log lines; log events stay in the logs (with the trace ids) and are not
+    // copied into the spans, which would multiply what is exported.
+    let traced = filter::filter_fn(|metadata| {
+        metadata.is_span()
+            && *metadata.level() <= Level::INFO
+            && metadata.target().starts_with("orderflow")
+    });
+    let traces = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_filter(traced);
+
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,hyper=warn"));
+    let json = std::env::var("ORDERFLOW_LOG_FORMAT").is_ok_and(|format| format == "json");
+    let dispatch = log_ids::InstalledDispatch::default();
+    let logs = if json {
+        fmt::layer()
+            .with_writer(std::io::stderr)
+            .event_format(log_ids::WithTraceIds::json(
+                fmt::format().json(),
+                dispatch.clone(),
+            ))
+            .fmt_fields(fmt::format::JsonFields::new())
+            .with_filter(filter)
+            .boxed()
+    } else {
+        fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .event_format(log_ids::WithTraceIds::text(fmt::format(), dispatch.clone()))
+            .with_filter(filter)
+            .boxed()
+    };
+    if let Err(error) = tracing_subscriber::registry()
+        .with(traces)
+        .with(logs)
+        .with(dispatch)
+        .try_init()
+    {
+        eprintln!("logging not initialised: {error}");
+    }
+    Telemetry { provider }
+}
