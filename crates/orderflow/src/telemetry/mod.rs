@@ -1,15 +1,15 @@
 //! Logs and traces. Logging: `tracing` to stderr, filtered by `RUST_LOG` (default: info for
 //! orderflow, warnings for libraries), as JSON lines when `ORDERFLOW_LOG_FORMAT=json`; a line
 //! written inside a traced span carries its `trace_id` and `span_id` ([`log_ids`]). Traces:
-//! orderflow's spans become OpenTelemetry spans (`tracing-opentelemetry`), so every request,
-//! event and message has a W3C trace context to hand on; they are exported over OTLP only
-//! when the standard `OTEL_*` variables ask for it ([`export`]).
+//! when the standard `OTEL_*` variables ask for export over OTLP ([`export`]), orderflow's
+//! spans become OpenTelemetry spans (`tracing-opentelemetry`), so every request, event and
+//! message has a W3C trace context to hand on; without them no OpenTelemetry span is made.
 //!
 //! Text lines are plain (no ANSI colour codes), since the ids are appended to each line
 //! after it is formatted.
 //!
-//! Guarantees: with no `OTEL_EXPORTER_OTLP_*ENDPOINT` set nothing is exported and no
-//! connection is opened; exporting never blocks the code that ends a span (a bounded queue,
+//! Guarantees: with no `OTEL_EXPORTER_OTLP_*ENDPOINT` set nothing is exported, no
+//! connection is opened and no OpenTelemetry span is made; exporting never blocks the code that ends a span (a bounded queue,
 //! a background thread; spans that do not fit are dropped and counted).
 
 mod export;
@@ -44,13 +44,12 @@ impl Telemetry {
 /// Sets up logging and tracing for `component` (the default `service.name` is
 /// `orderflow-<component>`).
 pub fn init(component: &str) -> Telemetry {
-    let provider = match ExportSettings::from_env() {
-        Ok(settings) => export::tracer_provider(settings.as_ref(), component),
-        Err(error) => {
-            eprintln!("trace export not configured: {error}");
-            export::tracer_provider(None, component)
-        }
-    };
+    let settings = ExportSettings::from_env().unwrap_or_else(|error| {
+        eprintln!("trace export not configured: {error}");
+        None
+    });
+    let exporting = settings.is_some();
+    let provider = export::tracer_provider(settings.as_ref(), component);
     let tracer = provider.tracer("orderflow");
     // Only orderflow's own spans are traced, at info and above, whatever RUST_LOG says
     // about the log lines; log events stay in the logs (with the trace ids) and are not
@@ -60,11 +59,17 @@ pub fn init(component: &str) -> Telemetry {
             && *metadata.level() <= Level::INFO
             && metadata.target().starts_with("orderflow")
     });
-    let traces = tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        .with_location(false)
-        .with_threads(false)
-        .with_filter(traced);
+    // Without export there are no OpenTelemetry spans at all: making them cost a third of
+    // `up`'s CPU per order (docs/BENCHMARKS.md, "Tracing overhead"), for trace ids nobody
+    // could look up. So with export off no trace context is recorded or handed on, as before
+    // tracing existed; `tracing` spans still scope the log lines.
+    let traces = exporting.then(|| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_location(false)
+            .with_threads(false)
+            .with_filter(traced)
+    });
 
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,hyper=warn"));
