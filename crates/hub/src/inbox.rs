@@ -19,8 +19,9 @@
 //!   push twice, with the same `messageId`;
 //! - pushes past the inbox's bounds are counted in
 //!   `orderflow_inbox_dropped_total{reason="count"|"age"}`; replayed pushes in
-//!   `orderflow_inbox_replayed_total`. [`spawn_pruning`] deletes entries past the age bound
-//!   every [`PRUNE_INTERVAL`].
+//!   `orderflow_inbox_replayed_total`. [`spawn_upkeep`] deletes entries past the age bound
+//!   every [`PRUNE_INTERVAL`] and sets `orderflow_inbox_pending`, the pending entries of all
+//!   users, every [`DEPTH_INTERVAL`].
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -42,6 +43,8 @@ use crate::report::PushReport;
 pub(crate) const REPLAY_WINDOW: usize = 64;
 /// How often entries past the age bound are deleted.
 pub(crate) const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the inbox's depth is read (a count over the pending entries' partial index).
+pub(crate) const DEPTH_INTERVAL: Duration = Duration::from_secs(15);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -170,17 +173,25 @@ async fn replay_all(
     metrics::counter!("orderflow_inbox_replayed_total").increment(replayed);
 }
 
-/// Deletes entries past the age bound now and every [`PRUNE_INTERVAL`]; abort the handle to
-/// stop.
-pub(crate) fn spawn_pruning(inbox: Arc<dyn PushInbox>) -> JoinHandle<()> {
+/// Deletes entries past the age bound now and every [`PRUNE_INTERVAL`], and reads the
+/// inbox's depth into `orderflow_inbox_pending` now and every [`DEPTH_INTERVAL`]; abort the
+/// handle to stop.
+pub(crate) fn spawn_upkeep(inbox: Arc<dyn PushInbox>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(PRUNE_INTERVAL);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut prune_every = tokio::time::interval(PRUNE_INTERVAL);
+        prune_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut depth_every = tokio::time::interval(DEPTH_INTERVAL);
+        depth_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            every.tick().await;
-            match inbox.prune().await {
-                Ok(pruned) => count_dropped("age", pruned.dropped_by_age),
-                Err(error) => tracing::warn!(%error, "cannot prune the push inbox; will retry"),
+            tokio::select! {
+                _ = prune_every.tick() => match inbox.prune().await {
+                    Ok(pruned) => count_dropped("age", pruned.dropped_by_age),
+                    Err(error) => tracing::warn!(%error, "cannot prune the push inbox; will retry"),
+                },
+                _ = depth_every.tick() => match inbox.depth().await {
+                    Ok(depth) => metrics::gauge!("orderflow_inbox_pending").set(depth as f64),
+                    Err(error) => tracing::warn!(%error, "cannot read the push inbox's depth"),
+                },
             }
         }
     })

@@ -29,7 +29,7 @@
 //!   and the broker's acknowledgement only repeats the write (idempotent by user and message
 //!   id: every instance writes the same one row per user); an admin's connection, which gets
 //!   every push live (see `hub`), acknowledges nothing in the inbox for a subscriber; the
-//!   inbox's pruning runs beside;
+//!   inbox's upkeep (pruning, depth) runs beside;
 //! - a repeated message id within the window is acknowledged without pushing again; a message
 //!   that does not decode is rejected to the dead-letter queue;
 //! - each delivery is relayed in a span that continues the trace its message carries; the push
@@ -143,7 +143,7 @@ async fn relay(
 ) {
     let mut seen = Deduplicator::new(DEDUP_CAPACITY, DEDUP_WINDOW);
     let mut in_flight = JoinSet::new();
-    let pruning = hub.inbox().cloned().map(crate::inbox::spawn_pruning);
+    let upkeep = hub.inbox().cloned().map(crate::inbox::spawn_upkeep);
     let pushes_in_flight = metrics::gauge!("orderflow_hub_pushes_in_flight");
     loop {
         pushes_in_flight.set(in_flight.len() as f64);
@@ -180,8 +180,8 @@ async fn relay(
     }
     while in_flight.join_next().await.is_some() {}
     pushes_in_flight.set(0.0);
-    if let Some(pruning) = pruning {
-        pruning.abort();
+    if let Some(upkeep) = upkeep {
+        upkeep.abort();
     }
 }
 

@@ -199,6 +199,18 @@ impl PushInbox for PostgresInbox {
         Ok(())
     }
 
+    async fn depth(&self) -> Result<u64, InboxError> {
+        let row =
+            sqlx::query("SELECT count(*) FROM push_inbox WHERE state = $1 AND recorded_at > $2")
+                .bind(PENDING)
+                .bind(self.clock.age_cutoff(&self.bounds))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(port_error)?;
+        let depth: i64 = row.try_get(0).map_err(port_error)?;
+        Ok(u64::try_from(depth).unwrap_or(0))
+    }
+
     async fn prune(&self) -> Result<Pruned, InboxError> {
         let cutoff = self.clock.age_cutoff(&self.bounds);
         let mut dropped_by_age = 0;

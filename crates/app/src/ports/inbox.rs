@@ -118,6 +118,10 @@ pub trait PushInbox: Send + Sync + std::fmt::Debug {
     /// Marks these entries of `user_id` acknowledged: never pending again.
     async fn acknowledge(&self, user_id: &str, message_ids: &[Uuid]) -> Result<(), InboxError>;
 
+    /// Pending entries of all users (acknowledged, dropped and aged ones not counted): the
+    /// inbox's depth, for `/metrics`.
+    async fn depth(&self) -> Result<u64, InboxError>;
+
     /// Deletes every entry at least [`InboxBounds::max_age`] old, in chunks of at most
     /// [`PRUNE_CHUNK_ROWS`], each its own transaction: a large backlog never holds the
     /// writer (or PostgreSQL's locks and WAL) for one long delete.

@@ -146,6 +146,25 @@ impl PushInbox for SqliteInbox {
             .collect()
     }
 
+    async fn depth(&self) -> Result<u64, InboxError> {
+        let cutoff = micros(self.clock.age_cutoff(&self.bounds));
+        let read = self
+            .readers
+            .read(move |connection| {
+                connection
+                    .prepare_cached(
+                        "SELECT count(*) FROM push_inbox WHERE state = ?1 AND recorded_at > ?2",
+                    )?
+                    .query_row(params![PENDING, cutoff], |row| row.get::<_, i64>(0))
+            })
+            .await;
+        match read {
+            Ok(Ok(depth)) => Ok(u64::try_from(depth).unwrap_or(0)),
+            Ok(Err(error)) | Err(ReadPoolError::Connect(error)) => Err(port_error(&error)),
+            Err(error @ ReadPoolError::Task(_)) => Err(InboxError::Unavailable(error.to_string())),
+        }
+    }
+
     async fn acknowledge(&self, user_id: &str, message_ids: &[Uuid]) -> Result<(), InboxError> {
         if message_ids.is_empty() {
             return Ok(());

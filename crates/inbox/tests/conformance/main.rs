@@ -41,4 +41,5 @@ every_adapter!(
     pending_honours_its_limit,
     entries_survive_reopening_and_other_instances_see_them,
     pruning_a_backlog_larger_than_one_chunk_deletes_all_of_it,
+    depth_counts_every_users_pending_entries_and_nothing_else,
 );

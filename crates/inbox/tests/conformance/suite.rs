@@ -248,3 +248,30 @@ pub async fn pruning_a_backlog_larger_than_one_chunk_deletes_all_of_it(backend: 
     );
     assert_eq!(inbox.prune().await.unwrap().dropped_by_age, 0);
 }
+
+pub async fn depth_counts_every_users_pending_entries_and_nothing_else(backend: &impl Backend) {
+    let bounds = InboxBounds {
+        max_age: Duration::from_secs(3600),
+        max_per_user: 2,
+    };
+    let inbox = backend.open_with(bounds).await;
+    assert_eq!(inbox.depth().await.unwrap(), 0);
+    inbox
+        .record(&[push(1, &["alice", "bob"]), push(2, &["alice"])])
+        .await
+        .unwrap();
+    assert_eq!(inbox.depth().await.unwrap(), 3, "alice 1 and 2, bob 1");
+    inbox.acknowledge("alice", &[id(1)]).await.unwrap();
+    assert_eq!(inbox.depth().await.unwrap(), 2, "acknowledged: not counted");
+    inbox
+        .record(&[push(3, &["bob"]), push(4, &["bob"])])
+        .await
+        .unwrap();
+    assert_eq!(
+        inbox.depth().await.unwrap(),
+        3,
+        "bob's 1 dropped at the bound"
+    );
+    backend.clock().advance(time::Duration::minutes(61));
+    assert_eq!(inbox.depth().await.unwrap(), 0, "past the age: not pending");
+}

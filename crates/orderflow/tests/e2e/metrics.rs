@@ -154,6 +154,9 @@ async fn up_reports_requests_subscriptions_the_event_store_and_the_hub() {
         "{text}"
     );
     assert!(sizes("orderflow_hub_pushes_in_flight").is_some(), "{text}");
+    // Read when the hub starts (and every 15 s): nothing was pending then, and alice
+    // acknowledged both pushes since.
+    assert_eq!(sizes("orderflow_inbox_pending"), Some(0.0), "{text}");
     assert_eq!(
         sample(&text, "orderflow_hub_connections", &[]),
         Some(1.0),
