@@ -31,6 +31,13 @@ use tokio::sync::watch;
 
 use crate::ports::{CheckpointStore, EventStore, EventStoreError, Leases, Position, RecordedEvent};
 
+mod event_span;
+mod handled;
+
+pub use event_span::event_span;
+use handled::HandledPosition;
+pub use handled::handled_positions;
+
 /// How a subscription reads.
 #[derive(Debug, Clone)]
 pub struct SubscriptionConfig {
@@ -237,78 +244,6 @@ impl<H: EventHandler + ?Sized> EventHandler for &mut H {
     async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
         (**self).handle(events).await
     }
-}
-
-/// The last position each running subscription of this process handled, by name: what
-/// `/metrics` computes the lag gauges from at scrape time (so a stalled subscription's lag
-/// keeps growing even though it records nothing).
-pub fn handled_positions() -> Vec<(String, Position)> {
-    let running = RUNNING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    running
-        .iter()
-        .map(|(name, (position, _))| (name.clone(), *position))
-        .collect()
-}
-
-/// Running subscriptions: (last handled position, how many loops run under the name).
-static RUNNING: std::sync::Mutex<std::collections::BTreeMap<String, (Position, usize)>> =
-    std::sync::Mutex::new(std::collections::BTreeMap::new());
-
-/// One [`run_subscription`] loop's entry in [`handled_positions`], removed when it ends.
-struct HandledPosition {
-    name: String,
-}
-
-impl HandledPosition {
-    fn register(name: String, start: Position) -> Self {
-        let mut running = RUNNING
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = running.entry(name.clone()).or_insert((start, 0));
-        entry.1 += 1;
-        HandledPosition { name }
-    }
-
-    fn set(&self, position: Position) {
-        let mut running = RUNNING
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(entry) = running.get_mut(&self.name) {
-            entry.0 = position;
-        }
-    }
-}
-
-impl Drop for HandledPosition {
-    fn drop(&mut self) {
-        let mut running = RUNNING
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(entry) = running.get_mut(&self.name) {
-            entry.1 -= 1;
-            if entry.1 == 0 {
-                running.remove(&self.name);
-            }
-        }
-    }
-}
-
-/// A span for `subscription` handling `event`, continuing the trace of the work that
-/// appended it (the event's `traceparent`). Handlers hold it until the event's effect is
-/// durable, and what they publish for the event carries its context.
-pub fn event_span(subscription: &str, event: &RecordedEvent) -> tracing::Span {
-    let span = tracing::info_span!(
-        "handle event",
-        otel.name = %format_args!("{subscription} {}", event.event_type),
-        otel.kind = "consumer",
-        subscription,
-        event_type = %event.event_type,
-        position = event.position.value(),
-    );
-    event.metadata.trace.continue_in(&span);
-    span
 }
 
 /// [`run_subscription`] for a job that one instance of a deployment runs at

@@ -1,6 +1,7 @@
 //! Unit tests of `protocol`: framing, decoding and encoding.
 
 use super::*;
+use orderflow_app::TraceContext;
 
 fn records(reader: &mut RecordReader, frame: &str) -> Vec<String> {
     reader.push_frame(frame).unwrap()
