@@ -1,4 +1,6 @@
-//! Unit tests of the batch planner: validation, deduplication and revision checks.
+//! Unit tests of the batch planner: appends in one batch see each other's revisions, a
+//! repeated append is deduplicated, reused event ids are refused, and a refused append leaves
+//! no gap in positions.
 
 use super::*;
 use orderflow_app::ports::EventMetadata;
