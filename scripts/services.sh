@@ -62,3 +62,11 @@ ensure_rabbitmq() {
     echo "error: RabbitMQ is still down on $AMQP_HOST:$AMQP_PORT; the tests need it" >&2
     exit 1
 }
+
+# The release binaries every benchmark and check script runs. Always the same
+# three packages, so their features unify the same way and one build serves
+# every script (building `-p orderflow` alone resolves features differently
+# and rebuilds much of the tree).
+build_release() {
+    cargo build -q --release -p orderflow -p orderflow-loadtest -p orderflow-naive-floor
+}

@@ -22,7 +22,9 @@ mod redaction;
 pub mod validator;
 
 pub use bearer::{RepeatedAuthorization, bearer_token_from_header, single_authorization_header};
-pub use dev_issuer::{DEV_AUDIENCE, DevIssuer, DevIssuerError, TokenResponse};
+pub use dev_issuer::{
+    DEV_AUDIENCE, DevIssuer, DevIssuerError, TokenResponse, TrustedProxies, TrustedProxyError,
+};
 pub use error::AuthError;
 pub use http_client::{default_http_client, install_tls_crypto_provider};
 pub use principal::{ADMIN_ROLE, BUYER_ROLE, Principal, SERVICE_ROLE};

@@ -178,7 +178,7 @@ pub(crate) async fn open_inbox(
     data_dir: &Path,
 ) -> anyhow::Result<(Arc<dyn PushInbox>, String)> {
     let bounds = InboxBounds {
-        max_per_user: backend.inbox_max_per_user.max(1),
+        max_per_user: backend.inbox_max_per_user,
         max_age: std::time::Duration::from_secs(backend.inbox_max_age_hours.max(1) * 3600),
     };
     let limits = format!(

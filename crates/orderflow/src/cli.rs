@@ -195,6 +195,7 @@ pub struct BackendArgs {
     )]
     pub search_rebuild_grace_ms: u64,
     /// Unacknowledged pushes the hub's inbox keeps per user; past it the oldest are dropped.
+    /// 0 turns the inbox off: a push then reaches only the users connected when it comes.
     #[arg(long, env = "ORDERFLOW_INBOX_MAX_PER_USER", default_value_t = 1_000)]
     pub inbox_max_per_user: u32,
     /// How long the hub's inbox keeps an unacknowledged push, in hours (default 7 days).
@@ -208,13 +209,27 @@ pub struct UpArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub backend: BackendArgs,
+    /// The dev issuer's settings (unused with `ORDERFLOW_OIDC_ISSUER`).
+    #[command(flatten)]
+    pub dev_issuer: DevIssuerArgs,
+}
+
+/// What the dev issuer serves, and whom it believes.
+#[derive(Debug, Args)]
+pub struct DevIssuerArgs {
     /// JSON users file replacing the dev issuer's demo users.
     #[arg(long, env = "ORDERFLOW_DEV_USERS")]
     pub users: Option<PathBuf>,
     /// Redirect URIs the dev issuer allows `orderflow-web` beside its own `{base}/` and
-    /// `{base}/callback` (comma-separated, exact), e.g. a console served by a gateway.
+    /// `{base}/callback` (comma-separated, exact), e.g. `http://127.0.0.1:8084/callback` for
+    /// a console served by a gateway.
     #[arg(long, env = "ORDERFLOW_DEV_REDIRECT_URIS", value_delimiter = ',')]
     pub redirect_uris: Vec<String>,
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For`
+    /// names the client for the per-address limit on failed logins. Unset: nobody's is
+    /// believed, and the peer's address counts.
+    #[arg(long, env = "ORDERFLOW_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -245,13 +260,8 @@ pub struct GatewayArgs {
 pub struct IdpArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    /// JSON users file replacing the demo users.
-    #[arg(long, env = "ORDERFLOW_DEV_USERS")]
-    pub users: Option<PathBuf>,
-    /// Redirect URIs allowed for `orderflow-web` beside `{base}/` and `{base}/callback`
-    /// (comma-separated, exact), e.g. `http://127.0.0.1:8084/callback` for a gateway's console.
-    #[arg(long, env = "ORDERFLOW_DEV_REDIRECT_URIS", value_delimiter = ',')]
-    pub redirect_uris: Vec<String>,
+    #[command(flatten)]
+    pub dev_issuer: DevIssuerArgs,
 }
 
 #[derive(Debug, Args)]

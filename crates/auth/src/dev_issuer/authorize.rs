@@ -16,10 +16,8 @@
 //!   redirect nowhere; the brute-force guard counts them like password-grant failures.
 //! * Codes: see `codes` (single use, 60 s, bound to client, redirect URI and verifier).
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 
@@ -182,9 +180,7 @@ pub(crate) async fn submit_login(
     };
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
-    let address = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
+    let address = issuer.client_address(&extensions, &headers);
     let again = |status, error| {
         let view = LoginView {
             request: &request,

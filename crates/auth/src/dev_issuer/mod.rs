@@ -27,6 +27,7 @@
 //! issuer with [`DevIssuer::with_issuer_url`].
 
 mod authorize;
+mod client_address;
 mod codes;
 mod directory;
 mod error;
@@ -43,6 +44,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use client_address::{TrustedProxies, TrustedProxyError};
 pub use directory::{
     DEFAULT_SERVICE_CLIENT_SECRET, DEV_USER_ID_NAMESPACE, DevUser, SERVICE_CLIENT_ID,
     WEB_CLIENT_ID, stable_user_id,
@@ -79,6 +81,8 @@ struct DevIssuerState {
     codes: Arc<codes::CodeStore>,
     /// Redirect URIs `orderflow-web` may use beside `{base}/` and `{base}/callback`.
     extra_redirect_uris: Arc<[String]>,
+    /// Proxies whose `X-Forwarded-For` names the client, for the per-address login limit.
+    trusted_proxies: TrustedProxies,
 }
 
 impl DevIssuer {
@@ -119,6 +123,7 @@ impl DevIssuer {
                 guard: Arc::new(TokenGuard::new(LoginLimits::default())),
                 codes: Arc::default(),
                 extra_redirect_uris: Arc::new([]),
+                trusted_proxies: TrustedProxies::default(),
             }),
         })
     }
@@ -209,6 +214,26 @@ impl DevIssuer {
     pub fn with_redirect_uris(mut self, uris: Vec<String>) -> Self {
         Arc::make_mut(&mut self.state).extra_redirect_uris = uris.into();
         self
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies when counting failed logins per client
+    /// address (default: none; the peer's address counts). See [`TrustedProxies`].
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        Arc::make_mut(&mut self.state).trusted_proxies = proxies;
+        self
+    }
+
+    /// The address a request came from: its peer's, or behind a trusted proxy the client's
+    /// that the proxies name.
+    fn client_address(
+        &self,
+        extensions: &axum::http::Extensions,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<std::net::IpAddr> {
+        let peer = extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|axum::extract::ConnectInfo(address)| address.ip());
+        self.state.trusted_proxies.client_address(peer, headers)
     }
 
     /// Limits failed password logins per user and per client address (default: 5 a minute).

@@ -8,9 +8,9 @@
 //! (a console on another origin), and no other.
 
 use axum::body::Body;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -92,10 +92,7 @@ async fn token_endpoint(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    // The peer as the listener saw it (behind a proxy: the proxy).
-    let client_address = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
+    let client_address = issuer.client_address(&extensions, &headers);
     let origin = headers.get(header::ORIGIN).cloned();
     let mut response = match grant_tokens(&issuer, client_address, &headers, body).await {
         Ok(tokens) => {

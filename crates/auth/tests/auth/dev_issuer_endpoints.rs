@@ -1,14 +1,18 @@
 //! The dev issuer answers like Keycloak: discovery, JWKS, token grants and OAuth errors.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use orderflow_auth::dev_issuer::LoginLimits;
 use orderflow_auth::dev_issuer::{DEFAULT_SERVICE_CLIENT_SECRET, stable_user_id};
-use orderflow_auth::{DevIssuer, DevIssuerError};
+use orderflow_auth::{DevIssuer, DevIssuerError, TrustedProxies};
 use serde_json::Value;
 
-use crate::support::{shared_data_dir, start_dev_issuer, token_part};
+use crate::support::{
+    RunningIssuer, shared_data_dir, start_dev_issuer, start_dev_issuer_with, token_part,
+};
 
 #[tokio::test]
 async fn discovery_names_the_issuer_and_its_endpoints() {
@@ -469,6 +473,66 @@ async fn failed_logins_beyond_the_limit_lock_the_user_out_for_a_while() {
         "{body}"
     );
     assert_eq!(running.password_grant("bob", "bob").await.0, 200);
+}
+
+/// Failed logins for unknown names count only against the client's address.
+async fn spray_unknown_users(running: &RunningIssuer, forwarded_for: &str, count: usize) {
+    for attempt in 0..count {
+        let (status, body) = running
+            .password_grant_forwarded(&format!("nobody-{attempt}"), "guess", forwarded_for)
+            .await;
+        assert_eq!(status, 401, "attempt {attempt}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_failed_logins_count_against_the_forwarded_client() {
+    let limits = LoginLimits {
+        per_user: 100,
+        per_address: 3,
+        window: Duration::from_secs(60),
+    };
+    let running = start_dev_issuer_with(|issuer| {
+        issuer
+            .with_login_limits(limits)
+            .with_trusted_proxies(TrustedProxies::parse(["127.0.0.1"]).unwrap())
+    })
+    .await;
+    spray_unknown_users(&running, "198.51.100.1", 3).await;
+    // That client is locked out, even with the right password…
+    let (status, body) = running
+        .password_grant_forwarded("alice", "alice", "198.51.100.1")
+        .await;
+    assert_eq!(status, 429, "{body}");
+    // …and cannot escape by prepending an address of its choice: the proxy appended its own.
+    let (status, body) = running
+        .password_grant_forwarded("alice", "alice", "203.0.113.7, 198.51.100.1")
+        .await;
+    assert_eq!(status, 429, "{body}");
+    // Another client behind the same proxy is not locked out.
+    let (status, body) = running
+        .password_grant_forwarded("alice", "alice", "198.51.100.2")
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn from_an_untrusted_peer_x_forwarded_for_changes_nothing() {
+    let limits = LoginLimits {
+        per_user: 100,
+        per_address: 3,
+        window: Duration::from_secs(60),
+    };
+    let running = start_dev_issuer_with(|issuer| issuer.with_login_limits(limits)).await;
+    // A different forwarded address each time: all of them count against the peer.
+    for attempt in 0..3 {
+        let forwarded_for = format!("198.51.100.{attempt}");
+        spray_unknown_users(&running, &forwarded_for, 1).await;
+    }
+    let (status, body) = running
+        .password_grant_forwarded("alice", "alice", "203.0.113.99")
+        .await;
+    assert_eq!(status, 429, "{body}");
 }
 
 #[tokio::test]

@@ -75,15 +75,30 @@ pub(crate) struct RunningIssuer {
 }
 
 pub(crate) async fn start_dev_issuer() -> RunningIssuer {
+    start_dev_issuer_with(|issuer| issuer).await
+}
+
+/// The dev issuer as `configure` makes it, served as the binary serves it: each request
+/// knows its peer's address.
+pub(crate) async fn start_dev_issuer_with(
+    configure: impl FnOnce(DevIssuer) -> DevIssuer,
+) -> RunningIssuer {
     let data_dir = shared_data_dir().await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let issuer =
+    let issuer = configure(
         DevIssuer::load_or_create(data_dir, DevIssuer::issuer_url_for_base(&base_url), None)
             .await
-            .unwrap();
+            .unwrap(),
+    );
     let router = issuer.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
     RunningIssuer {
         issuer,
         base_url,
@@ -102,17 +117,26 @@ impl RunningIssuer {
 
     /// POSTs a form to the token endpoint; returns the status and the JSON body.
     pub(crate) async fn token_request(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        self.token_request_with_headers(form, &[]).await
+    }
+
+    /// [`Self::token_request`] with extra request headers.
+    pub(crate) async fn token_request_with_headers(
+        &self,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let response = self
+        let mut request = self
             .http
             .post(self.token_endpoint())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+            .header("content-type", "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.body(body).send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
@@ -124,6 +148,26 @@ impl RunningIssuer {
             ("username", username),
             ("password", password),
         ])
+        .await
+    }
+
+    /// The password grant for `orderflow-web` through a proxy that says the client is
+    /// `forwarded_for` (`X-Forwarded-For`).
+    pub(crate) async fn password_grant_forwarded(
+        &self,
+        username: &str,
+        password: &str,
+        forwarded_for: &str,
+    ) -> (u16, Value) {
+        self.token_request_with_headers(
+            &[
+                ("grant_type", "password"),
+                ("client_id", "orderflow-web"),
+                ("username", username),
+                ("password", password),
+            ],
+            &[("x-forwarded-for", forwarded_for)],
+        )
         .await
     }
 

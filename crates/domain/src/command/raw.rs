@@ -17,9 +17,11 @@ use crate::validation::{FieldError, ValidationErrors};
 
 /// An order as it arrives on the wire, before validation:
 /// `{"currency":"EUR","items":[{"sku":"SKU-1","name":"Coffee beans","quantity":2,"unitPrice":"12.50"}]}`.
-/// A member it does not know is refused, not ignored (here and in every line).
+/// Decoding ignores members it does not know (a tolerant reader, so a newer sender on the
+/// bus is understood); the HTTP edge refuses them, naming each (`orderflow-http`'s JSON body
+/// extractor).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct RawOrder {
     /// ISO 4217 code.
     pub currency: String,
@@ -29,7 +31,7 @@ pub struct RawOrder {
 
 /// One line as it arrives on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct RawLine {
     /// Stock keeping unit.
     pub sku: String,

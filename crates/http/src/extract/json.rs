@@ -5,9 +5,13 @@
 //!   refused before reading; a streamed body stops at the limit);
 //! - a body that is not `application/json` (or `application/*+json`) → 415
 //!   `unsupported_media_type`;
-//! - not JSON, a syntax error, trailing data, a wrong type, a missing field, a member the
-//!   body's type does not know (types declare `deny_unknown_fields`) → 400 `malformed_body`,
-//!   naming the field (`items/0/quantity`, `items/0/colour`) when serde can tell.
+//! - not JSON, a syntax error, trailing data, a wrong type, a missing field → 400
+//!   `malformed_body`, naming the field (`items/0/quantity`) when serde can tell;
+//! - members the body's type does not know → 400 `malformed_body` with one `unknown_field`
+//!   error per member (`discount`, `items/0/colour`, `items/1/colour`…), every one of them up
+//!   to [`MAX_NAMED_UNKNOWN`] (the detail counts the rest), whatever the type declares: the
+//!   extractor finds them, so a body type needs no `deny_unknown_fields`. A body that also
+//!   breaks its type names the unknown members found before the break, then the break.
 //!
 //! Nothing here ever answers 5xx for a bad body. Values that parse but break the domain's rules
 //! (zero quantity, unknown currency…) are not this module's business: the mediator's
@@ -23,6 +27,9 @@ use crate::problem::Problem;
 
 /// The largest request body accepted: 64 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The most unknown members one refusal names (a 64 KiB body holds thousands).
+pub(crate) const MAX_NAMED_UNKNOWN: usize = 100;
 
 /// A JSON body deserialized into `T`; the body is required.
 #[derive(Debug, Clone)]
@@ -141,17 +148,99 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
     Ok(bytes)
 }
 
-/// Deserializes `bytes` as one JSON document into `T`.
+/// Deserializes `bytes` as one JSON document into `T`, refusing members `T` does not know.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut unknown = UnknownMembers::default();
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = pointer_of(error.path());
-        problem_for(error.into_inner(), path)
-    })?;
+    let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.note(&path);
+    let parsed = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        &mut deserializer,
+        &mut note_unknown,
+    ));
+    let value = match parsed {
+        Ok(value) => value,
+        Err(error) => {
+            let path = pointer_of(error.path());
+            return Err(unknown.with(problem_for(error.into_inner(), path)));
+        }
+    };
     deserializer
         .end()
         .map_err(|error| malformed(format!("the body is not valid JSON: {error}")))?;
-    Ok(value)
+    match unknown.refusal() {
+        Some(problem) => Err(problem),
+        None => Ok(value),
+    }
+}
+
+/// The members a body's type ignored, as paths (`items/0/colour`).
+#[derive(Debug, Default)]
+struct UnknownMembers {
+    named: Vec<String>,
+    count: usize,
+}
+
+impl UnknownMembers {
+    fn note(&mut self, path: &serde_ignored::Path<'_>) {
+        self.count += 1;
+        if self.named.len() < MAX_NAMED_UNKNOWN {
+            self.named.push(ignored_pointer(path));
+        }
+    }
+
+    fn errors(&self) -> Vec<FieldError> {
+        self.named
+            .iter()
+            .map(|path| FieldError::new(path.clone(), "unknown_field", "unknown field"))
+            .collect()
+    }
+
+    /// A refusal naming every unknown member, if there was one.
+    fn refusal(&self) -> Option<Problem> {
+        if self.count == 0 {
+            return None;
+        }
+        let mut detail = format!("unknown members: {}", self.named.join(", "));
+        if self.count > self.named.len() {
+            detail.push_str(&format!(" and {} more", self.count - self.named.len()));
+        }
+        Some(malformed(detail).with_errors(self.errors()))
+    }
+
+    /// `problem` (a body that broke its type), naming the unknown members met before.
+    fn with(&self, problem: Problem) -> Problem {
+        if self.count == 0 {
+            return problem;
+        }
+        let mut errors = self.errors();
+        errors.extend(problem.errors().iter().cloned());
+        problem.with_errors(errors)
+    }
+}
+
+/// A path as serde_ignored reports it, written as the domain writes paths.
+fn ignored_pointer(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    let mut segments = Vec::new();
+    let mut at = path;
+    loop {
+        at = match at {
+            Path::Root => break,
+            Path::Seq { parent, index } => {
+                segments.push(index.to_string());
+                parent
+            }
+            Path::Map { parent, key } => {
+                segments.push(key.clone());
+                parent
+            }
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => parent,
+        };
+    }
+    segments.reverse();
+    segments.join("/")
 }
 
 /// `items[0].quantity` as the domain writes paths: `items/0/quantity` (root: empty).
@@ -251,6 +340,63 @@ mod tests {
         let problem = parse::<RawOrder>(body).unwrap_err();
         assert_eq!(problem.errors()[0].path, "items/0/unitPriceOverride");
         assert_eq!(problem.errors()[0].code, "unknown_field");
+    }
+
+    #[test]
+    fn every_unknown_member_is_named_at_every_depth() {
+        let body = br#"{"currency":"EUR","discount":"100%","items":[{"sku":"A","name":"B","quantity":1,"unitPrice":"1.00","colour":"red"},{"sku":"C","name":"D","quantity":1,"unitPrice":"1.00","colour":"blue","size":{"x":1}}],"coupon":null}"#;
+        let problem = parse::<RawOrder>(body).unwrap_err();
+        assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
+        let named: Vec<_> = problem
+            .errors()
+            .iter()
+            .map(|error| (error.path.as_str(), error.code))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("discount", "unknown_field"),
+                ("items/0/colour", "unknown_field"),
+                ("items/1/colour", "unknown_field"),
+                ("items/1/size", "unknown_field"),
+                ("coupon", "unknown_field"),
+            ]
+        );
+        assert!(problem.detail().contains("items/1/size"), "{problem:?}");
+    }
+
+    #[test]
+    fn unknown_members_beside_a_broken_field_are_named_with_it() {
+        let body = br#"{"currency":"EUR","discount":"100%","items":[{"sku":"A","name":"B","quantity":"two","unitPrice":"1.00"}]}"#;
+        let problem = parse::<RawOrder>(body).unwrap_err();
+        let named: Vec<_> = problem
+            .errors()
+            .iter()
+            .map(|error| (error.path.as_str(), error.code))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("discount", "unknown_field"),
+                ("items/0/quantity", "invalid_type")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_of_thousands_of_unknown_members_names_a_bounded_number() {
+        let mut body = String::from(r#"{"currency":"EUR","items":[]"#);
+        for member in 0..5_000 {
+            body.push_str(&format!(r#","m{member}":0"#));
+        }
+        body.push('}');
+        let problem = parse::<RawOrder>(body.as_bytes()).unwrap_err();
+        assert_eq!(problem.errors().len(), MAX_NAMED_UNKNOWN);
+        assert!(
+            problem.detail().ends_with(" and 4900 more"),
+            "{}",
+            problem.detail()
+        );
     }
 
     #[test]

@@ -25,17 +25,19 @@ use crate::view::OrderView;
 /// The global position of a write's last event: read-your-writes for the projections.
 pub const POSITION_HEADER: HeaderName = HeaderName::from_static("orderflow-position");
 
-/// The body of `POST /orders/{id}/cancel` (the body itself is optional).
+/// The body of `POST /orders/{id}/cancel` (the body itself is optional; unknown members are
+/// refused by the extractor).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct CancelBody {
     #[serde(default)]
     reason: Option<String>,
 }
 
-/// The body of `POST /orders/{id}/subscribers`.
+/// The body of `POST /orders/{id}/subscribers` (unknown members are refused by the
+/// extractor).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct SubscribeBody {
     subscriber_id: String,
 }

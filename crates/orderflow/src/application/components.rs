@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use orderflow_app::ports::bus::MessageBus;
-use orderflow_auth::{DevIssuer, TokenValidator};
+use orderflow_auth::{DevIssuer, TokenValidator, TrustedProxies};
 use orderflow_http::{gateway_router, gateway_routes};
 use tokio::sync::watch;
 
 use super::{Application, bind, configured_issuer};
 use crate::adapters::{open_stores, public_url, token_validator};
-use crate::cli::{GatewayArgs, IdpArgs, ServiceArgs, UpArgs};
+use crate::cli::{DevIssuerArgs, GatewayArgs, IdpArgs, ServiceArgs, UpArgs};
 use crate::health::health_router;
 
 impl Application {
@@ -30,9 +30,8 @@ impl Application {
             }
             None => {
                 let dev_issuer = app
-                    .dev_issuer(&args.common.data_dir, args.users.as_deref())
-                    .await?
-                    .with_redirect_uris(args.redirect_uris.clone());
+                    .dev_issuer(&args.common.data_dir, &args.dev_issuer)
+                    .await?;
                 app.banner.push(format!(
                     "identity:  {} (dev issuer)",
                     dev_issuer.issuer_url()
@@ -151,9 +150,8 @@ impl Application {
         let base_url = public_url(args.common.public_url.as_deref(), listener.local_addr()?);
         let mut app = Application::new(listener, base_url, args.common.connection_limits());
         let dev_issuer = app
-            .dev_issuer(&args.common.data_dir, args.users.as_deref())
-            .await?
-            .with_redirect_uris(args.redirect_uris);
+            .dev_issuer(&args.common.data_dir, &args.dev_issuer)
+            .await?;
         app.banner
             .push(format!("issuer:    {}", dev_issuer.issuer_url()));
         // Loaded above, before anything is served: ready from the start.
@@ -165,19 +163,24 @@ impl Application {
         Ok(app)
     }
 
-    /// The dev issuer whose key and users are in `data_dir`, issuing for
-    /// this listener's base URL.
+    /// The dev issuer whose key is in `data_dir`, issuing for this listener's base URL,
+    /// configured by `args`.
     async fn dev_issuer(
         &self,
         data_dir: &std::path::Path,
-        users: Option<&std::path::Path>,
+        args: &DevIssuerArgs,
     ) -> anyhow::Result<DevIssuer> {
-        DevIssuer::load_or_create(
+        let trusted_proxies =
+            TrustedProxies::parse(&args.trusted_proxies).context("ORDERFLOW_TRUSTED_PROXIES")?;
+        let dev_issuer = DevIssuer::load_or_create(
             data_dir,
             DevIssuer::issuer_url_for_base(&self.base_url),
-            users,
+            args.users.as_deref(),
         )
         .await
-        .context("cannot start the dev issuer")
+        .context("cannot start the dev issuer")?;
+        Ok(dev_issuer
+            .with_redirect_uris(args.redirect_uris.clone())
+            .with_trusted_proxies(trusted_proxies))
     }
 }

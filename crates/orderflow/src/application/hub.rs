@@ -21,9 +21,12 @@ impl Application {
         &mut self,
         validator: TokenValidator,
         bus: Arc<dyn MessageBus>,
-        inbox: Arc<dyn PushInbox>,
+        inbox: Option<Arc<dyn PushInbox>>,
     ) -> watch::Receiver<bool> {
-        let hub = PushHub::with_inbox(validator, HubConfig::default(), inbox);
+        let hub = match inbox {
+            Some(inbox) => PushHub::with_inbox(validator, HubConfig::default(), inbox),
+            None => PushHub::new(validator, HubConfig::default()),
+        };
         let relay = start_push_relay(
             hub.clone(),
             bus,
@@ -40,14 +43,22 @@ impl Application {
         subscribed
     }
 
-    /// The hub's push inbox, described in the banner.
+    /// The hub's push inbox, described in the banner; none when it may keep nothing
+    /// (`ORDERFLOW_INBOX_MAX_PER_USER=0`): pushes then reach only connected users.
     pub(super) async fn open_inbox(
         &mut self,
         backend: &BackendArgs,
         data_dir: &std::path::Path,
-    ) -> anyhow::Result<Arc<dyn PushInbox>> {
+    ) -> anyhow::Result<Option<Arc<dyn PushInbox>>> {
+        if backend.inbox_max_per_user == 0 {
+            self.banner.push(
+                "inbox:     off (ORDERFLOW_INBOX_MAX_PER_USER=0): pushes reach connected users only"
+                    .to_owned(),
+            );
+            return Ok(None);
+        }
         let (inbox, description) = open_inbox(backend, data_dir).await?;
         self.banner.push(format!("inbox:     {description}"));
-        Ok(inbox)
+        Ok(Some(inbox))
     }
 }

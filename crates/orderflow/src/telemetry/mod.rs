@@ -68,6 +68,13 @@ pub fn init(component: &str) -> Telemetry {
             .with_tracer(tracer)
             .with_location(false)
             .with_threads(false)
+            // Busy/idle time would read the clock on every poll of every instrumented
+            // future; the span's own start and end say how long it took.
+            .with_tracked_inactivity(false)
+            // Trace context is handed on from the `tracing` span (`OpenTelemetrySpanExt`),
+            // never from OpenTelemetry's thread-local current context, so it need not be
+            // swapped in on every poll either.
+            .with_context_activation(false)
             .with_filter(traced)
     });
 

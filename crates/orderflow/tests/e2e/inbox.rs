@@ -3,7 +3,8 @@
 //! up` (the SQLite inbox in the data dir), and across processes (PostgreSQL and RabbitMQ)
 //! on another `push-hub` instance than the one they used before, which has crashed since;
 //! what they acknowledged does not come again; past `ORDERFLOW_INBOX_MAX_PER_USER` the
-//! oldest missed push is dropped and counted in `/metrics`.
+//! oldest missed push is dropped and counted in `/metrics`; with the inbox off
+//! (`ORDERFLOW_INBOX_MAX_PER_USER=0`) nothing is kept for later.
 
 use std::time::Duration;
 
@@ -111,6 +112,40 @@ async fn past_the_configured_count_the_oldest_missed_push_is_dropped_and_counted
         ),
         Some(1.0),
         "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_inbox_off_a_push_reaches_only_the_users_connected_when_it_comes() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let data_dir = data_dir.path().to_str().unwrap();
+    let up = Process::start(
+        &["up", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+        &[("ORDERFLOW_INBOX_MAX_PER_USER", "0")],
+    )
+    .await;
+    let (alice, _) = missed_order(&up.url("")).await;
+    let mut tab = connect(&up.url("/hubs/push-updates"), &alice).await;
+    tab.expect_no_event("push", SETTLE).await;
+    // Connected now: the next one arrives live.
+    let admin = password_token(&up.url(""), "admin").await;
+    let (order, _) = place_order(&up.url(""), &alice).await;
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        next_push(&mut tab).await,
+        ("order-created".into(), order_id.clone())
+    );
+    confirm_order(&up.url(""), &admin, &order_id).await;
+    assert_eq!(
+        next_push(&mut tab).await,
+        ("order-confirmed".into(), order_id)
+    );
+    tab.stop().await;
+    let metrics = crate::metrics::scrape(&up.url("")).await;
+    assert_eq!(
+        crate::metrics::sample(&metrics, "orderflow_inbox_pending", &[]),
+        None,
+        "no inbox, no depth: {metrics}"
     );
 }
 
