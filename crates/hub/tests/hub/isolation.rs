@@ -15,7 +15,8 @@ use tokio::time::Instant;
 
 use orderflow_hub::HubConfig;
 
-use crate::support::{PATIENCE, RawSocket, Relayed, TestHub, user_id};
+use crate::relayed::Relayed;
+use crate::support::{PATIENCE, RawSocket, TestHub, user_id};
 
 /// A push that did not wait for anybody's acknowledgement arrives well within this.
 const PROMPTLY: Duration = Duration::from_secs(1);
