@@ -9,7 +9,7 @@
 //! - deliveries are started in the broker's order, one batch at a time: a batch is the
 //!   deliveries already received, and the next batch is taken only once this one is started;
 //! - at most the subscription's prefetch of deliveries are in flight (started and not yet
-//!   through their finish, settlement and [`Finished::then`]); no more is taken meanwhile;
+//!   through their finish, settlement and [`Finished::afterwards`]); no more is taken meanwhile;
 //! - a delivery is acknowledged only once its finish returned [`Handled::Done`];
 //!   [`Handled::Retry`] hands it back to the queue after a short pause (it is dead-lettered
 //!   once it exceeds the delivery limit); [`Handled::Poison`] dead-letters it at once;
@@ -163,14 +163,17 @@ async fn finish<H: StagedHandler>(
     seen: SeenIds,
     queue: Arc<str>,
 ) {
-    let Finished { verdict, then } = match started {
+    let Finished {
+        verdict,
+        afterwards,
+    } = match started {
         Some(started) => handler.finish(started, &delivery).await,
         None => Handled::Retry("the handler did not start it".into()).into(),
     };
     settle(delivery, verdict, false, seen, queue).await;
     drop(claim);
-    if let Some(then) = then {
-        then.await;
+    if let Some(afterwards) = afterwards {
+        afterwards.await;
     }
 }
 

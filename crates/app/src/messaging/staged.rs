@@ -7,8 +7,8 @@
 //!   its users' connections there, so every connection gets its pushes in order), and what it
 //!   awaits holds up the next batch (the hub's inbox write, durable before any push or ack).
 //! - [`StagedHandler::finish`] is then run for each delivery concurrently with the others, and
-//!   its [`Finished::verdict`] settles the delivery; work [`Finished::then`] is done after the
-//!   settlement, still counted among the deliveries in flight.
+//!   its [`Finished::verdict`] settles the delivery; its [`Finished::afterwards`] is done after
+//!   the settlement, still counted among the deliveries in flight.
 //!
 //! A handler in one step ([`MessageHandler`](super::MessageHandler)) is a staged one whose
 //! start does nothing.
@@ -47,7 +47,7 @@ pub struct Finished {
     /// How the delivery is settled.
     pub verdict: Handled,
     /// Done after the settlement (e.g. waiting for clients once the broker is acknowledged).
-    pub then: Option<Afterwards>,
+    pub afterwards: Option<Afterwards>,
 }
 
 impl Finished {
@@ -55,7 +55,7 @@ impl Finished {
     pub fn then(verdict: Handled, work: impl Future<Output = ()> + Send + 'static) -> Self {
         Finished {
             verdict,
-            then: Some(Box::pin(work)),
+            afterwards: Some(Box::pin(work)),
         }
     }
 }
@@ -64,7 +64,7 @@ impl From<Handled> for Finished {
     fn from(verdict: Handled) -> Self {
         Finished {
             verdict,
-            then: None,
+            afterwards: None,
         }
     }
 }
@@ -73,7 +73,7 @@ impl std::fmt::Debug for Finished {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Finished")
             .field("verdict", &self.verdict)
-            .field("then", &self.then.is_some())
+            .field("afterwards", &self.afterwards.is_some())
             .finish()
     }
 }
