@@ -4,8 +4,9 @@
 //!
 //! Guarantees:
 //! - [`record_durably`] returns only once the pushes are recorded (retrying with backoff
-//!   while the inbox is unavailable; the broker keeps the deliveries meanwhile), or when
-//!   shutdown comes first — then nothing is acknowledged and the broker redelivers;
+//!   while the inbox is unavailable; the broker keeps the deliveries meanwhile); the relay's
+//!   runner drops it when shutdown comes first — then nothing is acknowledged and the broker
+//!   redelivers;
 //! - a push a connection of its user acknowledged (a completion with a result, without one,
 //!   or the JS client's "no result" error) is marked acknowledged for that user
 //!   ([`acknowledge_delivered`]); a failure to mark it leaves it pending: it is delivered
@@ -24,7 +25,6 @@
 //!   users, every [`DEPTH_INTERVAL`].
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,25 +56,18 @@ pub(crate) fn acknowledges(outcome: &CompletionOutcome) -> bool {
     }
 }
 
-/// Records `pushes`, retrying until it succeeds; false when `shutdown` came first.
-pub(crate) async fn record_durably(
-    inbox: &dyn PushInbox,
-    pushes: &[InboxPush],
-    shutdown: &mut (impl Future<Output = ()> + Unpin),
-) -> bool {
+/// Records `pushes`, retrying until it succeeds (drop it to give up).
+pub(crate) async fn record_durably(inbox: &dyn PushInbox, pushes: &[InboxPush]) {
     let mut backoff = FIRST_BACKOFF;
     loop {
         match inbox.record(pushes).await {
             Ok(recorded) => {
                 count_dropped("count", recorded.dropped_by_count);
-                return true;
+                return;
             }
             Err(error) => {
                 tracing::warn!(%error, ?backoff, pushes = pushes.len(), "cannot record pushes in the inbox; retrying");
-                tokio::select! {
-                    () = &mut *shutdown => return false,
-                    () = tokio::time::sleep(backoff) => {}
-                }
+                tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }

@@ -11,10 +11,11 @@
 //!   reporting which connections acknowledged in a [`PushReport`]. A push is queued on every
 //!   connection at once ([`PushHub::start_push`]) and its acknowledgements are awaited
 //!   afterwards ([`PendingPush::finish`]), so no connection's silence delays another's push.
-//! - [`start_push_relay`] consumes the bus: each delivery is queued in the broker's order,
-//!   then awaited concurrently with the others (up to [`RELAY_IN_FLIGHT`]); the broker is
-//!   acknowledged once the push is in the inbox, or, without one, when all its connections
-//!   answered or timed out.
+//! - [`start_push_relay`] consumes the bus through the one consumer runner of
+//!   `orderflow_app::messaging`, as a two-step handler: each delivery is queued in the
+//!   broker's order, then awaited concurrently with the others (up to [`RELAY_IN_FLIGHT`]);
+//!   the broker is acknowledged once the push is in the inbox, or, without one, when all its
+//!   connections answered or timed out.
 //! - With a durable inbox ([`PushHub::with_inbox`], the port
 //!   [`orderflow_app::ports::PushInbox`]), the relay records each push for every subscriber
 //!   before it acknowledges the broker, a connection's acknowledgement marks it acknowledged,

@@ -14,7 +14,8 @@ use orderflow_testkit::signalr::SignalrClient;
 use orderflow_testkit::{ScratchPath, TestDatabase};
 use serde_json::Value;
 
-use crate::support::{PATIENCE, Relayed, TestHub, user_id};
+use crate::relayed::Relayed;
+use crate::support::{PATIENCE, TestHub, user_id};
 
 /// Long enough for a push that is coming to arrive.
 const QUIET: Duration = Duration::from_millis(1500);

@@ -1,5 +1,6 @@
 //! Isolation: no connection, user or message delays another user's push. The pushes go
-//! through the real relay from the in-process bus (as `orderflow up` runs it), with the
+//! through the real relay from the in-process bus (as `orderflow up` runs it; the frozen tab
+//! also from RabbitMQ, as `orderflow push-hub` runs it), with the
 //! default 5 s acknowledgement timeout, to the official `@microsoft/signalr` client, to
 //! `signalrcore` (which never answers client results) and to a frozen tab written here: a
 //! raw WebSocket that completes the handshake and then never reads nor answers.
@@ -7,15 +8,18 @@
 //! "Promptly" below is [`PROMPTLY`], far under the acknowledgement timeout: a push that
 //! waited behind a frozen or silent client would arrive 5 s late at least.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures::FutureExt;
 use orderflow_testkit::signalr::SignalrClient;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use orderflow_hub::HubConfig;
 
-use crate::support::{PATIENCE, RawSocket, Relayed, TestHub, user_id};
+use crate::relayed::{RabbitRelay, Relayed};
+use crate::support::{PATIENCE, RawSocket, TestHub, user_id};
 
 /// A push that did not wait for anybody's acknowledgement arrives well within this.
 const PROMPTLY: Duration = Duration::from_secs(1);
@@ -50,7 +54,23 @@ async fn expect_prompt_push(
 async fn a_frozen_tab_among_healthy_ones_delays_nobody() {
     let running = TestHub::start().await;
     let relayed = Relayed::start(&running).await;
-    let _frozen = frozen_tab(&running, "alice").await;
+    a_frozen_tab_delays_nobody(&running, &relayed).await;
+}
+
+#[tokio::test]
+async fn a_frozen_tab_among_healthy_ones_delays_nobody_on_rabbitmq() {
+    let running = TestHub::start().await;
+    let rabbit = RabbitRelay::start(&running).await;
+    let outcome = AssertUnwindSafe(a_frozen_tab_delays_nobody(&running, &rabbit.relayed))
+        .catch_unwind()
+        .await;
+    rabbit.clean_up(outcome).await;
+}
+
+/// Five pushes wait for a frozen tab of alice's while her healthy tab and bob get theirs at
+/// once.
+async fn a_frozen_tab_delays_nobody(running: &TestHub, relayed: &Relayed) {
+    let _frozen = frozen_tab(running, "alice").await;
     let mut alice =
         SignalrClient::node(&running.hub_url(), &running.token("alice"), "result").await;
     let mut bob = SignalrClient::node(&running.hub_url(), &running.token("bob"), "result").await;

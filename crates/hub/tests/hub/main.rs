@@ -11,5 +11,6 @@ mod isolation;
 mod negotiate;
 mod protocol;
 mod push;
+mod relayed;
 mod stateful;
 mod support;
