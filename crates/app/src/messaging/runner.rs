@@ -57,7 +57,7 @@ pub async fn run_staged_consumer<H: StagedHandler>(
     subscribed: watch::Sender<bool>,
 ) {
     tokio::pin!(shutdown);
-    let queue: Arc<str> = spec.queue.as_str().into();
+    let queue: Arc<str> = spec.metric_label.as_str().into();
     let bound = usize::from(spec.prefetch.max(1));
     let Some(mut subscription) = subscribe(&*bus, spec, &mut shutdown).await else {
         return;

@@ -86,6 +86,7 @@ fn configured_issuer(backend: &BackendArgs, command: &str) -> anyhow::Result<Str
 /// compete for each other's messages.
 fn namespaced(mut spec: SubscriptionSpec, backend: &BackendArgs) -> SubscriptionSpec {
     spec.queue = format!("{}.{}", backend.amqp_exchange, spec.queue);
+    spec.metric_label = format!("{}.{}", backend.amqp_exchange, spec.metric_label);
     spec
 }
 

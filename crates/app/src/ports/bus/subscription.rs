@@ -38,6 +38,9 @@ pub struct SubscriptionSpec {
     /// A shared queue left without consumers this long is deleted by the
     /// broker (RabbitMQ `x-expires`); `None` keeps it for ever.
     pub expires_after: Option<Duration>,
+    /// The queue's name in metric labels: the name itself for a shared queue, the prefix
+    /// for a per-instance or exclusive one, so a restart adds no series.
+    pub metric_label: String,
 }
 
 impl SubscriptionSpec {
@@ -46,8 +49,10 @@ impl SubscriptionSpec {
 
     /// A durable queue shared by every subscriber with this name.
     pub fn shared(queue: impl Into<String>, bindings: &[&str]) -> Self {
+        let queue = queue.into();
         SubscriptionSpec {
-            queue: queue.into(),
+            metric_label: queue.clone(),
+            queue,
             bindings: bindings.iter().map(|b| (*b).to_owned()).collect(),
             mode: QueueMode::Shared,
             prefetch: Self::DEFAULT_PREFETCH,
@@ -64,6 +69,7 @@ impl SubscriptionSpec {
     pub fn per_instance(prefix: &str, bindings: &[&str], expires_after: Duration) -> Self {
         SubscriptionSpec {
             queue: format!("{prefix}.{}", Uuid::new_v4().simple()),
+            metric_label: prefix.to_owned(),
             expires_after: Some(expires_after),
             ..SubscriptionSpec::shared(String::new(), bindings)
         }
@@ -73,6 +79,7 @@ impl SubscriptionSpec {
     pub fn exclusive(prefix: &str, bindings: &[&str]) -> Self {
         SubscriptionSpec {
             queue: format!("{prefix}.{}", Uuid::new_v4().simple()),
+            metric_label: prefix.to_owned(),
             mode: QueueMode::Exclusive,
             ..SubscriptionSpec::shared(String::new(), bindings)
         }
