@@ -43,9 +43,9 @@ ON CONFLICT (user_id, message_id) DO NOTHING";
 const DROP_OVER_COUNT: &str = "\
 UPDATE push_inbox AS e SET state = $3
 FROM unnest($1::text[]) AS u(user_id)
-WHERE e.user_id = u.user_id AND e.state = $4 AND e.seq <= (
+WHERE e.user_id = u.user_id AND e.state = 0 AND e.seq <= (
     SELECT seq FROM push_inbox
-    WHERE user_id = u.user_id AND state = $4
+    WHERE user_id = u.user_id AND state = 0
     ORDER BY seq DESC LIMIT 1 OFFSET $2)";
 
 /// The PostgreSQL adapter of [`PushInbox`]. Cheap to clone.
@@ -146,7 +146,6 @@ impl PushInbox for PostgresInbox {
             .bind(&affected)
             .bind(i64::from(self.bounds.max_per_user))
             .bind(DROPPED)
-            .bind(PENDING)
             .execute(&mut *transaction)
             .await
             .map_err(port_error)?
@@ -160,11 +159,10 @@ impl PushInbox for PostgresInbox {
     async fn pending(&self, user_id: &str, limit: u32) -> Result<Vec<InboxEntry>, InboxError> {
         let rows = sqlx::query(
             "SELECT message_id, argument, recorded_at FROM push_inbox
-             WHERE user_id = $1 AND state = $2 AND recorded_at > $3
-             ORDER BY seq LIMIT $4",
+             WHERE user_id = $1 AND state = 0 AND recorded_at > $2
+             ORDER BY seq LIMIT $3",
         )
         .bind(user_id)
-        .bind(PENDING)
         .bind(self.clock.age_cutoff(&self.bounds))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -187,12 +185,11 @@ impl PushInbox for PostgresInbox {
         }
         sqlx::query(
             "UPDATE push_inbox SET state = $3
-             WHERE user_id = $1 AND message_id = ANY($2) AND state = $4",
+             WHERE user_id = $1 AND message_id = ANY($2) AND state = 0",
         )
         .bind(user_id)
         .bind(message_ids)
         .bind(ACKNOWLEDGED)
-        .bind(PENDING)
         .execute(&self.pool)
         .await
         .map_err(port_error)?;
@@ -201,8 +198,7 @@ impl PushInbox for PostgresInbox {
 
     async fn depth(&self) -> Result<u64, InboxError> {
         let row =
-            sqlx::query("SELECT count(*) FROM push_inbox WHERE state = $1 AND recorded_at > $2")
-                .bind(PENDING)
+            sqlx::query("SELECT count(*) FROM push_inbox WHERE state = 0 AND recorded_at > $1")
                 .bind(self.clock.age_cutoff(&self.bounds))
                 .fetch_one(&self.pool)
                 .await

@@ -115,7 +115,11 @@ pub trait PushInbox: Send + Sync + std::fmt::Debug {
     /// The pending entries of `user_id`, oldest first, at most `limit`.
     async fn pending(&self, user_id: &str, limit: u32) -> Result<Vec<InboxEntry>, InboxError>;
 
-    /// Marks these entries of `user_id` acknowledged: never pending again.
+    /// Marks these entries of `user_id` acknowledged: never pending again, and visible to
+    /// every read once this returns. The mark need not be durable at once (adapters may
+    /// commit it without waiting for the disk, which halves the fsyncs of a push): a crash
+    /// can lose the marks of the last moments, and those pushes are delivered again — at
+    /// least once, with the same message id, never lost.
     async fn acknowledge(&self, user_id: &str, message_ids: &[Uuid]) -> Result<(), InboxError>;
 
     /// Pending entries of all users (acknowledged, dropped and aged ones not counted): the

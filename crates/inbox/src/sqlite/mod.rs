@@ -1,8 +1,9 @@
 //! The embedded inbox: one SQLite file in WAL mode.
 //!
 //! * **Writes** (record, acknowledge, prune) go through one writer thread doing group
-//!   commit ([`writer`]); every commit is fsynced (`synchronous = FULL`), so once `record`
-//!   returns the hub may acknowledge the broker.
+//!   commit ([`writer`]); a commit that records pushes is fsynced (`synchronous = FULL`),
+//!   so once `record` returns the hub may acknowledge the broker; one of acknowledgements and
+//!   prunes only is not waited for (the next fsync makes it durable; see [`writer`]).
 //! * **The port's rules are in the SQL**: `INSERT … ON CONFLICT (user_id, message_id) DO
 //!   NOTHING` makes recording idempotent whatever the entry's state; the count bound marks
 //!   the oldest pending entries beyond it `dropped`; acknowledging moves `pending` to
@@ -13,6 +14,14 @@
 
 mod schema;
 mod writer;
+
+/// A user's pending entries, oldest first. `state = 0` is
+/// [`PENDING`](crate::stored::PENDING) written out, so the partial index `push_inbox_pending`
+/// serves it (see `writer::DROP_OVER_COUNT`).
+const PENDING_OF_USER: &str = "\
+SELECT message_id, argument, recorded_at FROM push_inbox
+WHERE user_id = ?1 AND state = 0 AND recorded_at > ?2
+ORDER BY seq LIMIT ?3";
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,7 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::OpenError;
-use crate::stored::{PENDING, SharedClock, from_micros, micros};
+use crate::stored::{SharedClock, from_micros, micros};
 use writer::{Command, Outcome, Write};
 
 /// The inbox on one SQLite file. Cheap to clone; all clones share the writer thread, which
@@ -110,19 +119,14 @@ impl PushInbox for SqliteInbox {
         let read = self
             .readers
             .read(move |connection| {
-                let mut statement = connection.prepare_cached(
-                    "SELECT message_id, argument, recorded_at FROM push_inbox
-                     WHERE user_id = ?1 AND state = ?2 AND recorded_at > ?3
-                     ORDER BY seq LIMIT ?4",
-                )?;
-                let rows =
-                    statement.query_map(params![user_id, PENDING, cutoff, limit], |row| {
-                        Ok((
-                            row.get::<_, Vec<u8>>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, i64>(2)?,
-                        ))
-                    })?;
+                let mut statement = connection.prepare_cached(PENDING_OF_USER)?;
+                let rows = statement.query_map(params![user_id, cutoff, limit], |row| {
+                    Ok((
+                        row.get::<_, Vec<u8>>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                })?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()
             })
             .await;
@@ -153,9 +157,9 @@ impl PushInbox for SqliteInbox {
             .read(move |connection| {
                 connection
                     .prepare_cached(
-                        "SELECT count(*) FROM push_inbox WHERE state = ?1 AND recorded_at > ?2",
+                        "SELECT count(*) FROM push_inbox WHERE state = 0 AND recorded_at > ?1",
                     )?
-                    .query_row(params![PENDING, cutoff], |row| row.get::<_, i64>(0))
+                    .query_row(params![cutoff], |row| row.get::<_, i64>(0))
             })
             .await;
         match read {
@@ -194,5 +198,52 @@ impl PushInbox for SqliteInbox {
                 other => return Err(unexpected(&other)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    //! The statements that run per push or per connection read through the partial index of
+    //! pending entries: one that scanned the user's whole history would slow every push down
+    //! as the inbox grows.
+
+    use super::{PENDING_OF_USER, schema, writer};
+
+    fn plan(connection: &rusqlite::Connection, sql: &str) -> String {
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        // The plan does not depend on the values: bind NULL to each parameter.
+        let nulls = vec![rusqlite::types::Null; statement.parameter_count()];
+        let details = statement
+            .query_map(rusqlite::params_from_iter(nulls), |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        details.join("; ")
+    }
+
+    #[test]
+    fn the_count_bound_and_the_replay_read_use_the_pending_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let connection = schema::open_writer(&dir.path().join("inbox.sqlite")).unwrap();
+        for sql in [writer::DROP_OVER_COUNT, PENDING_OF_USER] {
+            let plan = plan(&connection, sql);
+            assert!(
+                !plan.contains("SCAN push_inbox") && plan.contains("push_inbox_pending"),
+                "{sql}\n→ {plan}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_pending_state_is_the_one_the_partial_index_names() {
+        assert_eq!(
+            crate::stored::PENDING,
+            0,
+            "the SQL and the indexes say `state = 0`"
+        );
     }
 }

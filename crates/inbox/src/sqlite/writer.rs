@@ -1,9 +1,13 @@
 //! The single writer of a SQLite inbox, doing group commit.
 //!
 //! One thread owns the write connection and writes every command queued while the previous
-//! transaction was committing in one transaction: one commit and one fsync for the batch.
-//! Answers are sent only after the commit is durable; when the transaction fails, every
-//! command of the batch is answered with the error (each is idempotent: retrying is safe).
+//! transaction was committing in one transaction: one commit for the batch. A batch that
+//! records a push is fsynced before it is answered (`synchronous = FULL`); a batch of only
+//! acknowledgements and prunes is committed without waiting for the disk (`NORMAL`): in WAL
+//! mode it is still atomic and in order, and the next fsynced commit (or checkpoint) makes it
+//! durable too, so a crash can lose only acknowledgements — pushes delivered again — or a
+//! prune done again. When the transaction fails, every command of the batch is answered with
+//! the error (each is idempotent: retrying is safe).
 
 use std::collections::HashMap;
 
@@ -22,14 +26,17 @@ const RECORD: &str = "\
 INSERT INTO push_inbox (user_id, message_id, argument, recorded_at) VALUES (?1, ?2, ?3, ?4)
 ON CONFLICT (user_id, message_id) DO NOTHING";
 
-/// Drops the user's pending entries older than their `?2` newest.
-const DROP_OVER_COUNT: &str = "\
-UPDATE push_inbox SET state = ?3 WHERE user_id = ?1 AND state = ?4 AND seq <= (
-    SELECT seq FROM push_inbox WHERE user_id = ?1 AND state = ?4
+/// Drops the user's pending entries older than their `?2` newest. `state = 0` is
+/// [`PENDING`](crate::stored::PENDING) written out, so the planner can use the partial index
+/// `push_inbox_pending` (a bound parameter cannot imply its `WHERE state = 0`, and then every
+/// entry the user ever had is scanned, once per batch).
+pub(crate) const DROP_OVER_COUNT: &str = "\
+UPDATE push_inbox SET state = ?3 WHERE user_id = ?1 AND state = 0 AND seq <= (
+    SELECT seq FROM push_inbox WHERE user_id = ?1 AND state = 0
     ORDER BY seq DESC LIMIT 1 OFFSET ?2)";
 
 const ACKNOWLEDGE: &str = "\
-UPDATE push_inbox SET state = ?3 WHERE user_id = ?1 AND message_id = ?2 AND state = ?4";
+UPDATE push_inbox SET state = ?3 WHERE user_id = ?1 AND message_id = ?2 AND state = 0";
 
 /// A write, with what the async side read from the clock.
 #[derive(Debug)]
@@ -81,7 +88,23 @@ pub(crate) fn spawn(connection: Connection) -> std::io::Result<mpsc::Sender<Comm
 }
 
 fn run(mut connection: Connection, mut commands: mpsc::Receiver<Command>) {
+    // `open_migrated_writer` opened it with `synchronous = FULL`.
+    let mut synced = true;
     while let Some(batch) = orderflow_sqlite::next_batch(&mut commands, MAX_BATCH) {
+        let records = batch
+            .iter()
+            .any(|command| matches!(command.write, Write::Record { .. }));
+        if records != synced {
+            let level = if records { "FULL" } else { "NORMAL" };
+            if let Err(error) = connection.pragma_update(None, "synchronous", level) {
+                tracing::warn!(%error, writes = batch.len(), "push inbox batch failed");
+                for command in batch {
+                    let _ = command.reply.send(Err(port_error(&error)));
+                }
+                continue;
+            }
+            synced = records;
+        }
         match write_batch(&mut connection, &batch) {
             Ok(outcomes) => {
                 for (command, outcome) in batch.into_iter().zip(outcomes) {
@@ -124,7 +147,7 @@ fn write_batch(connection: &mut Connection, batch: &[Command]) -> rusqlite::Resu
     {
         let mut drop_over = transaction.prepare_cached(DROP_OVER_COUNT)?;
         for (user, (max_per_user, index)) in grown {
-            let dropped = drop_over.execute(params![user, max_per_user, DROPPED, PENDING])?;
+            let dropped = drop_over.execute(params![user, max_per_user, DROPPED])?;
             if let Some(Outcome::Recorded(recorded)) = outcomes.get_mut(index) {
                 recorded.dropped_by_count += dropped as u64;
             }
@@ -163,12 +186,7 @@ fn apply(connection: &Connection, write: &Write) -> rusqlite::Result<Outcome> {
         } => {
             let mut acknowledge = connection.prepare_cached(ACKNOWLEDGE)?;
             for message_id in message_ids {
-                acknowledge.execute(params![
-                    user_id,
-                    message_id.as_bytes(),
-                    ACKNOWLEDGED,
-                    PENDING
-                ])?;
+                acknowledge.execute(params![user_id, message_id.as_bytes(), ACKNOWLEDGED])?;
             }
             Ok(Outcome::Acknowledged)
         }
