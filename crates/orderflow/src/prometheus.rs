@@ -219,3 +219,7 @@ async fn render(State(sources): State<ScrapeSources>) -> impl IntoResponse {
         handle.render(),
     )
 }
+
+#[cfg(test)]
+#[path = "prometheus_tests.rs"]
+mod tests;

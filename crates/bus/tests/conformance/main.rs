@@ -1,7 +1,8 @@
 //! One conformance suite for every bus adapter: each test in [`suite`] runs
 //! once against the in-process bus and once against RabbitMQ. Tests that only
 //! one adapter can run (killing a broker connection, backpressure of a
-//! bounded in-process queue) live in [`rabbitmq_only`] and [`in_process_only`].
+//! bounded in-process queue) live in [`rabbitmq_only`] and [`in_process_only`]; the
+//! RabbitMQ publisher's latency histograms in [`publish_metrics`].
 //!
 //! RabbitMQ tests use the broker named by `ORDERFLOW_TEST_AMQP_URL` (default
 //! `amqp://guest:guest@127.0.0.1:5672/%2f`), with a random exchange and random
@@ -11,6 +12,7 @@
 
 mod backends;
 mod in_process_only;
+mod publish_metrics;
 mod rabbitmq_only;
 mod suite;
 mod support;

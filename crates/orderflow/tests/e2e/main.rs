@@ -10,5 +10,6 @@ mod health;
 mod inbox;
 mod metrics;
 mod push_publisher;
+mod raw_hub;
 mod support;
 mod traces;

@@ -4,7 +4,9 @@
 //! `opentelemetry-proto` definitions. Seed 000: `POST /orders` with the client's own
 //! `traceparent` is continued (not replaced), and its projection and its integration event
 //! are in that one trace; the confirm's span has descendants in the push publisher, the hub's
-//! relay and the push to alice's connection, each the child of the one before. Seed 002:
+//! relay and the push to alice's connection, each the child of the one before, and the
+//! `PushUpdate` frame a raw WebSocket client receives carries that push span's
+//! `traceparent` in its `headers` (JSON hub protocol). Seed 002:
 //! `POST /api/orders` on the gateway continues into the order service's command consumer.
 
 use std::collections::HashMap;
@@ -23,6 +25,7 @@ use orderflow_testkit::signalr::SignalrClient;
 use prost::Message as _;
 use serde_json::json;
 
+use crate::raw_hub::RawHubClient;
 use crate::support::{ServerMode, confirm_order, http, password_token};
 
 /// The client's span: its trace must be continued by `POST /orders`.
@@ -222,6 +225,7 @@ async fn one_trace_runs_from_the_request_to_the_push_across_processes() {
     let admin = password_token(&deployment.idp.url(""), "admin").await;
     let mut tab = SignalrClient::node(&hub.url("/hubs/push-updates"), &alice, "result").await;
     tab.expect_event("connected").await;
+    let mut wire = RawHubClient::connect(&hub.url("/hubs/push-updates"), &alice).await;
 
     // Seed 000, with the client's traceparent on POST /orders and none on the confirm.
     let placed = http()
@@ -243,6 +247,7 @@ async fn one_trace_runs_from_the_request_to_the_push_across_processes() {
     confirm_order(&orders.url(""), &admin, &order_id).await;
     let confirmed = tab.expect_event("push").await;
     assert_eq!(confirmed["update"]["type"], "order-confirmed");
+    let confirmed_on_the_wire = wire.push_of_type("order-confirmed").await;
 
     // The placement: the client's trace, continued by the server span, and the
     // subscriptions of its events in it.
@@ -282,14 +287,18 @@ async fn one_trace_runs_from_the_request_to_the_push_across_processes() {
     // The confirm: a trace of its own, started by the orders service, reaching alice's tab.
     let spans = collector
         .wait_for("the confirm's spans down to the push", |spans| {
-            spans.one(HUB, "PushUpdate").is_some_and(|_| {
-                spans.named(HUB, "PushUpdate").iter().any(|push| {
-                    spans.0.iter().any(|confirm| {
-                        confirm.name == "POST /orders/{id}/confirm"
-                            && push.trace_id == confirm.trace_id
+            // The relay's span ends last: once both of alice's connections answered.
+            spans
+                .named(ORDERS, "POST /orders/{id}/confirm")
+                .iter()
+                .any(|confirm| {
+                    let in_trace = spans.in_trace(&confirm.trace_id);
+                    ["PushUpdate", "push-hub relay"].iter().all(|name| {
+                        in_trace
+                            .iter()
+                            .any(|span| span.service == HUB && span.name == *name)
                     })
                 })
-            })
         })
         .await;
     let confirm = spans.one(ORDERS, "POST /orders/{id}/confirm").unwrap();
@@ -309,6 +318,37 @@ async fn one_trace_runs_from_the_request_to_the_push_across_processes() {
     spans
         .child_of(relayed, HUB, "PushUpdate")
         .unwrap_or_else(|| panic!("no push to the connection below the relay: {spans:#?}"));
+
+    // On the wire: the invocation's `headers` carry the traceparent of the push's own span
+    // (the one to this raw connection), in the confirm's trace, below the relay's span.
+    let traceparent = confirmed_on_the_wire["headers"]["traceparent"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no headers.traceparent in {confirmed_on_the_wire}"));
+    let [version, trace_id, span_id, flags] = traceparent.split('-').collect::<Vec<_>>()[..] else {
+        panic!("not a W3C traceparent: {traceparent}");
+    };
+    assert_eq!(
+        (version, trace_id, flags),
+        ("00", confirm.trace_id.as_str(), "01")
+    );
+    let spans = collector
+        .wait_for(&format!("the push span of {traceparent}"), |spans| {
+            spans
+                .named(HUB, "PushUpdate")
+                .iter()
+                .any(|push| push.span_id == span_id)
+        })
+        .await;
+    let pushed = spans
+        .named(HUB, "PushUpdate")
+        .into_iter()
+        .find(|push| push.span_id == span_id)
+        .unwrap();
+    assert_eq!(
+        (pushed.trace_id.as_str(), pushed.parent_span_id.as_str()),
+        (confirm.trace_id.as_str(), relayed.span_id.as_str()),
+        "the invocation's traceparent is its PushUpdate span, a child of the relay's"
+    );
 
     // Seed 002: the gateway's request/response over the bus joins the gateway's trace.
     let via_gateway = http()
@@ -344,6 +384,7 @@ async fn one_trace_runs_from_the_request_to_the_push_across_processes() {
     );
 
     tab.stop().await;
+    wire.close().await;
     drop((gateway, orders, hub));
     deployment.finish().await;
 }
