@@ -475,6 +475,13 @@ async fn failed_logins_beyond_the_limit_lock_the_user_out_for_a_while() {
     assert_eq!(running.password_grant("bob", "bob").await.0, 200);
 }
 
+/// Three failures from one address lock it out; users are never locked out here.
+const THREE_PER_ADDRESS: LoginLimits = LoginLimits {
+    per_user: 100,
+    per_address: 3,
+    window: Duration::from_secs(60),
+};
+
 /// Failed logins for unknown names count only against the client's address.
 async fn spray_unknown_users(running: &RunningIssuer, forwarded_for: &str, count: usize) {
     for attempt in 0..count {
@@ -487,14 +494,9 @@ async fn spray_unknown_users(running: &RunningIssuer, forwarded_for: &str, count
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_failed_logins_count_against_the_forwarded_client() {
-    let limits = LoginLimits {
-        per_user: 100,
-        per_address: 3,
-        window: Duration::from_secs(60),
-    };
     let running = start_dev_issuer_with(|issuer| {
         issuer
-            .with_login_limits(limits)
+            .with_login_limits(THREE_PER_ADDRESS)
             .with_trusted_proxies(TrustedProxies::parse(["127.0.0.1"]).unwrap())
     })
     .await;
@@ -518,12 +520,7 @@ async fn behind_a_trusted_proxy_failed_logins_count_against_the_forwarded_client
 
 #[tokio::test]
 async fn from_an_untrusted_peer_x_forwarded_for_changes_nothing() {
-    let limits = LoginLimits {
-        per_user: 100,
-        per_address: 3,
-        window: Duration::from_secs(60),
-    };
-    let running = start_dev_issuer_with(|issuer| issuer.with_login_limits(limits)).await;
+    let running = start_dev_issuer_with(|issuer| issuer.with_login_limits(THREE_PER_ADDRESS)).await;
     // A different forwarded address each time: all of them count against the peer.
     for attempt in 0..3 {
         let forwarded_for = format!("198.51.100.{attempt}");

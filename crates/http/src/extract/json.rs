@@ -342,18 +342,22 @@ mod tests {
         assert_eq!(problem.errors()[0].code, "unknown_field");
     }
 
+    /// Each field error of `problem`: its path and code.
+    fn named(problem: &Problem) -> Vec<(&str, &'static str)> {
+        problem
+            .errors()
+            .iter()
+            .map(|error| (error.path.as_str(), error.code))
+            .collect()
+    }
+
     #[test]
     fn every_unknown_member_is_named_at_every_depth() {
         let body = br#"{"currency":"EUR","discount":"100%","items":[{"sku":"A","name":"B","quantity":1,"unitPrice":"1.00","colour":"red"},{"sku":"C","name":"D","quantity":1,"unitPrice":"1.00","colour":"blue","size":{"x":1}}],"coupon":null}"#;
         let problem = parse::<RawOrder>(body).unwrap_err();
         assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
-        let named: Vec<_> = problem
-            .errors()
-            .iter()
-            .map(|error| (error.path.as_str(), error.code))
-            .collect();
         assert_eq!(
-            named,
+            named(&problem),
             [
                 ("discount", "unknown_field"),
                 ("items/0/colour", "unknown_field"),
@@ -369,13 +373,8 @@ mod tests {
     fn unknown_members_beside_a_broken_field_are_named_with_it() {
         let body = br#"{"currency":"EUR","discount":"100%","items":[{"sku":"A","name":"B","quantity":"two","unitPrice":"1.00"}]}"#;
         let problem = parse::<RawOrder>(body).unwrap_err();
-        let named: Vec<_> = problem
-            .errors()
-            .iter()
-            .map(|error| (error.path.as_str(), error.code))
-            .collect();
         assert_eq!(
-            named,
+            named(&problem),
             [
                 ("discount", "unknown_field"),
                 ("items/0/quantity", "invalid_type")
