@@ -18,7 +18,8 @@ use orderflow_bus::{InProcessBus, InProcessConfig};
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::support::{PATIENCE, Relayed, TestHub};
+use crate::relayed::Relayed;
+use crate::support::{PATIENCE, TestHub};
 
 /// The relay's acknowledgement timeout here: long enough to look at a held push, short
 /// enough to wait for one to time out.
