@@ -4,6 +4,7 @@
 mod caller;
 mod idempotency;
 mod json;
+mod json_parse;
 mod order_id;
 
 pub use caller::Caller;
