@@ -54,11 +54,6 @@ impl TrustedProxies {
         Ok(TrustedProxies { networks })
     }
 
-    /// Whether no proxy is trusted (the default).
-    pub fn is_empty(&self) -> bool {
-        self.networks.is_empty()
-    }
-
     fn trusts(&self, address: IpAddr) -> bool {
         let address = canonical(address);
         self.networks
