@@ -34,6 +34,7 @@ use serde_json::Value;
 
 use crate::HubConfig;
 use crate::handle::{CloseCause, ConnectionHandle, Invoked};
+use crate::inbox_recording::RecordingProgress;
 use crate::negotiate::Negotiations;
 use crate::protocol::{CompletionOutcome, NO_RESULT_ERROR};
 use crate::registry::Registry;
@@ -66,6 +67,8 @@ pub(crate) struct HubState {
     pending_acknowledgements: Arc<AcknowledgementBudget>,
     /// The users' durable inbox, when pushes are kept for users who miss them.
     pub(crate) inbox: Option<Arc<dyn PushInbox>>,
+    /// How far the relay's recording of pushes in the inbox has come.
+    pub(crate) recording: Arc<RecordingProgress>,
 }
 
 /// Counts the acknowledgements awaited across the hub, up to a bound.
@@ -138,6 +141,7 @@ impl PushHub {
                 resumptions: Resumptions::default(),
                 pending_acknowledgements,
                 inbox,
+                recording: Arc::default(),
             }),
         }
     }
@@ -191,8 +195,17 @@ impl PushHub {
         update: Value,
         ack_timeout: Duration,
     ) -> PendingPush {
+        self.start_push_text(user_ids, &update.to_string(), ack_timeout)
+    }
+
+    /// [`PushHub::start_push`] with the update already written as JSON text.
+    pub(crate) fn start_push_text(
+        &self,
+        user_ids: &[String],
+        argument: &str,
+        ack_timeout: Duration,
+    ) -> PendingPush {
         let deadline = tokio::time::Instant::now() + ack_timeout;
-        let argument = update.to_string();
         let mut report = PushReport::default();
         let mut waiting = Vec::new();
         let mut seen = HashSet::new();
@@ -206,14 +219,14 @@ impl PushHub {
                 continue;
             }
             for connection in connections {
-                self.queue_push(connection, &argument, &mut report, &mut waiting);
+                self.queue_push(connection, argument, &mut report, &mut waiting);
             }
         }
         // Admins see every order, so every push reaches their connections too (once per
         // connection, however many of the users asked for they are).
         for connection in self.inner.registry.seeing_every_order() {
             if !seen.contains(connection.id.user_id.as_str()) {
-                self.queue_push(connection, &argument, &mut report, &mut waiting);
+                self.queue_push(connection, argument, &mut report, &mut waiting);
             }
         }
         PendingPush {

@@ -3,16 +3,16 @@
 //! connecting user is replayed.
 //!
 //! Guarantees:
-//! - [`record_durably`] returns only once the pushes are recorded (retrying with backoff
-//!   while the inbox is unavailable; the broker keeps the deliveries meanwhile); the relay's
-//!   runner drops it when shutdown comes first — then nothing is acknowledged and the broker
-//!   redelivers;
+//! - what the relay records is written by the recorder of `inbox_recording`, beside the
+//!   pushes going out live;
 //! - a push a connection of its user acknowledged (a completion with a result, without one,
 //!   or the JS client's "no result" error) is marked acknowledged for that user
 //!   ([`acknowledge_delivered`]); a failure to mark it leaves it pending: it is delivered
 //!   again (at least once, same `messageId`);
 //! - [`replay`] starts, for a connection that has just completed its handshake, the replay
-//!   of its user's pending pushes, oldest first, [`REPLAY_WINDOW`] at a time (so the
+//!   of its user's pending pushes, oldest first, once the pushes being recorded when it
+//!   connected are durable (waiting at most [`CATCH_UP_PATIENCE`]; one still not recorded
+//!   then reaches the user at a later connection), [`REPLAY_WINDOW`] at a time (so the
 //!   connection's outgoing buffer is never overrun): each window is awaited, its
 //!   acknowledged pushes marked, and the replay stops at the first window a push of which
 //!   timed out or whose connection went away (what is left stays pending for the next
@@ -28,7 +28,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orderflow_app::ports::{InboxPush, PushInbox};
+use orderflow_app::ports::PushInbox;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -45,32 +45,14 @@ pub(crate) const REPLAY_WINDOW: usize = 64;
 pub(crate) const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the inbox's depth is read (a count over the pending entries' partial index).
 pub(crate) const DEPTH_INTERVAL: Duration = Duration::from_secs(15);
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a connecting user's replay waits for the pushes being recorded right then.
+pub(crate) const CATCH_UP_PATIENCE: Duration = Duration::from_secs(5);
 
 /// Whether a completion acknowledges the push it answers.
 pub(crate) fn acknowledges(outcome: &CompletionOutcome) -> bool {
     match outcome {
         CompletionOutcome::Result(_) => true,
         CompletionOutcome::Error(error) => error == NO_RESULT_ERROR,
-    }
-}
-
-/// Records `pushes`, retrying until it succeeds (drop it to give up).
-pub(crate) async fn record_durably(inbox: &dyn PushInbox, pushes: &[InboxPush]) {
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        match inbox.record(pushes).await {
-            Ok(recorded) => {
-                count_dropped("count", recorded.dropped_by_count);
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(%error, ?backoff, pushes = pushes.len(), "cannot record pushes in the inbox; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-        }
     }
 }
 
@@ -101,7 +83,14 @@ pub(crate) fn replay(hub: &HubState, connection: &Arc<ConnectionHandle>) {
         return;
     };
     let connection = connection.clone();
-    tokio::spawn(replay_all(inbox, connection, HubConfig::DEFAULT_ACK_TIMEOUT).in_current_span());
+    let recording = hub.recording.clone();
+    let replaying = async move {
+        if !recording.caught_up(CATCH_UP_PATIENCE).await {
+            tracing::warn!("pushes being recorded in the inbox are late; replaying what is there");
+        }
+        replay_all(inbox, connection, HubConfig::DEFAULT_ACK_TIMEOUT).await;
+    };
+    tokio::spawn(replaying.in_current_span());
 }
 
 async fn replay_all(
@@ -190,6 +179,6 @@ pub(crate) fn spawn_upkeep(inbox: Arc<dyn PushInbox>) -> JoinHandle<()> {
     })
 }
 
-fn count_dropped(reason: &'static str, dropped: u64) {
+pub(crate) fn count_dropped(reason: &'static str, dropped: u64) {
     metrics::counter!("orderflow_inbox_dropped_total", "reason" => reason).increment(dropped);
 }

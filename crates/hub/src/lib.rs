@@ -63,6 +63,7 @@ mod handle;
 mod handshake;
 mod hub;
 mod inbox;
+mod inbox_recording;
 mod live_socket;
 mod negotiate;
 mod protocol;
@@ -71,6 +72,8 @@ mod relay;
 mod replay_buffer;
 mod report;
 mod router;
+#[cfg(test)]
+mod scripted_inbox;
 mod socket;
 mod stateful;
 

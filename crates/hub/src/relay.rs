@@ -27,22 +27,27 @@
 //!   room for seven times as many frozen users, and fewer are held in practice: a connection
 //!   that never answered stops being awaited after two timeouts (see `handle`), and a frozen
 //!   one is closed at the client timeout (30 s) or when its outgoing buffer is full;
-//! - with an inbox ([`PushHub::with_inbox`]), the deliveries already here are started together
-//!   and recorded in it for each subscriber in one write, *before* anything is pushed or
-//!   acknowledged; the broker is acknowledged right after, then the acknowledgements are
-//!   awaited, and a push a connection of its user acknowledged is marked so in the inbox. A
-//!   crash between the write and the broker's acknowledgement only repeats the write
-//!   (idempotent by user and message id: every instance writes the same one row per user); an
-//!   admin's connection, which gets every push live (see `hub`), acknowledges nothing in the
-//!   inbox for a subscriber; the inbox's upkeep (pruning, depth) runs beside;
+//! - with an inbox ([`PushHub::with_inbox`]), each batch of deliveries is handed to the
+//!   inbox's recorder (`inbox_recording`: one ordered writer, whose one write takes every batch
+//!   handed over meanwhile) and queued on the connections at once, so no push waits for the
+//!   disk. A delivery's finish waits until its push is durable in the inbox, and only then
+//!   acknowledges the broker; the clients' acknowledgements are awaited afterwards, and a push
+//!   a connection of its user acknowledged is marked so in the inbox — always after it was
+//!   recorded, since the mark is made after the broker's acknowledgement, so a client's early
+//!   answer is never undone by the record. A crash before the record is durable leaves the
+//!   delivery unacknowledged: the broker redelivers it and it is pushed again with the same
+//!   `messageId`; a crash between the record and the broker's acknowledgement only repeats the
+//!   write (idempotent by user and message id: every instance writes the same one row per
+//!   user). An admin's connection, which gets every push live (see `hub`), acknowledges
+//!   nothing in the inbox for a subscriber; the inbox's upkeep (pruning, depth) runs beside;
 //! - a repeated message id within the window (or one still in flight) is acknowledged without
 //!   pushing again; a message that does not decode is rejected to the dead-letter queue;
 //! - each delivery is relayed in a span (`push-hub relay`) that continues the trace its
 //!   message carries; the push to each connection is a child span whose `traceparent` rides
 //!   in the invocation's headers;
 //! - when the shutdown future resolves, no new delivery is taken (an inbox write still being
-//!   retried is given up, its deliveries unacknowledged: the broker redelivers them), and the
-//!   ones in flight are finished (acknowledged) before the relay's task ends.
+//!   retried is given up, its deliveries handed back to the queue: the broker redelivers
+//!   them), and the ones in flight are finished (acknowledged) before the relay's task ends.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,6 +62,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::inbox_recording::{InboxRecorder, RecordTicket};
 use crate::{PendingPush, PushHub, PushReport};
 
 /// How long this instance's queue outlives its last consumer.
@@ -98,15 +104,31 @@ pub fn start_push_relay(
     let spec = SubscriptionSpec::per_instance("push-hub", &[binding.as_str()], QUEUE_EXPIRY)
         .with_prefetch(IN_FLIGHT);
     let task = tokio::spawn(async move {
+        // Shutdown also stops the recorder, so a write being retried is given up.
+        let (stopping, stop) = watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        };
         let upkeep = hub.inbox().cloned().map(crate::inbox::spawn_upkeep);
+        let recorder = hub
+            .inbox()
+            .cloned()
+            .map(|inbox| InboxRecorder::spawn(inbox, hub.inner.recording.clone(), stop.clone()));
+        let (recorder, recording) = recorder.unzip();
         let relay = Relay {
             hub,
             ack_timeout,
+            recorder,
             pushes_in_flight: metrics::gauge!("orderflow_hub_pushes_in_flight"),
         };
         run_staged_consumer(bus, spec, relay, shutdown, subscribed_tx).await;
         if let Some(upkeep) = upkeep {
             upkeep.abort();
+        }
+        if let Some(recording) = recording {
+            // Ends once the relay (and so the recorder's sender) is gone.
+            let _ = recording.await;
         }
         tracing::info!("push relay stopped");
     });
@@ -117,6 +139,8 @@ pub fn start_push_relay(
 struct Relay {
     hub: PushHub,
     ack_timeout: Duration,
+    /// Records the pushes in the hub's inbox, if it has one.
+    recorder: Option<InboxRecorder>,
     pushes_in_flight: metrics::Gauge,
 }
 
@@ -124,7 +148,7 @@ struct Relay {
 enum Relaying {
     /// Not a push update: dead-lettered.
     Undecodable(String),
-    Pushed(Pushed),
+    Pushed(Box<Pushed>),
 }
 
 /// A push queued on its connections, its acknowledgements not yet awaited.
@@ -132,6 +156,8 @@ struct Pushed {
     message_id: Uuid,
     subscribers: Vec<String>,
     pending: PendingPush,
+    /// Resolves once the push is durable in the inbox (with an inbox).
+    recorded: Option<RecordTicket>,
     _counted: Counted,
 }
 
@@ -148,83 +174,104 @@ impl StagedHandler for Relay {
         )
     }
 
-    /// Records the batch's pushes in the inbox (if any) in one write, then queues each on
-    /// its connections, in order.
+    /// Hands the batch's pushes to the inbox's recorder (if any), then queues each on its
+    /// connections, in order, without waiting for the record.
     async fn start(&self, batch: &[Received]) -> Vec<Relaying> {
-        let decoded: Vec<Result<PushUpdateIntegrationMessage, String>> = batch
+        let decoded: Vec<Result<Decoded, String>> = batch
             .iter()
             .map(|received| {
                 (received.delivery.message)
                     .decode::<PushUpdateIntegrationMessage>()
+                    .map(Decoded::new)
                     .map_err(|error| error.to_string())
             })
             .collect();
-        if let Some(inbox) = self.hub.inbox() {
-            let pushes: Vec<InboxPush> = decoded.iter().flatten().map(inbox_push).collect();
-            if !pushes.is_empty() {
-                crate::inbox::record_durably(&**inbox, &pushes).await;
-            }
-        }
+        // Handed over before the pushes are queued: a connection that opens after a push was
+        // queued finds it recorded, or being recorded, when it replays (`inbox`).
+        let recorded = self.recorder.as_ref().and_then(|recorder| {
+            let pushes: Vec<InboxPush> =
+                decoded.iter().flatten().map(Decoded::inbox_push).collect();
+            (!pushes.is_empty()).then(|| recorder.hand_over(pushes))
+        });
         batch
             .iter()
             .zip(decoded)
             .map(|(received, decoded)| match decoded {
                 Err(reason) => Relaying::Undecodable(reason),
                 // The pushes to the connections are children of the delivery's span.
-                Ok(message) => Relaying::Pushed(received.span.in_scope(|| self.push(message))),
+                Ok(decoded) => Relaying::Pushed(Box::new(
+                    received
+                        .span
+                        .in_scope(|| self.push(decoded, recorded.clone())),
+                )),
             })
             .collect()
     }
 
-    /// With the inbox holding the push, the broker is acknowledged at once (it need not wait
-    /// for the clients) and the acknowledgements are awaited afterwards; without, they are
+    /// With an inbox, the broker is acknowledged once the push is durable in it (not waiting
+    /// for the clients), and the acknowledgements are awaited afterwards; without, they are
     /// awaited first.
     async fn finish(&self, started: Relaying, _delivery: &Delivery) -> Finished {
         let pushed = match started {
             Relaying::Undecodable(reason) => return Handled::Poison(reason).into(),
-            Relaying::Pushed(pushed) => pushed,
+            Relaying::Pushed(pushed) => *pushed,
         };
-        match self.hub.inbox().cloned() {
-            Some(inbox) => Finished::then(Handled::Done, async move {
-                let report = finish(pushed.message_id, pushed.pending).await;
-                crate::inbox::acknowledge_delivered(
-                    &*inbox,
-                    pushed.message_id,
-                    &pushed.subscribers,
-                    &report,
-                )
-                .await;
-            }),
-            None => {
-                finish(pushed.message_id, pushed.pending).await;
-                Handled::Done.into()
-            }
+        let (Some(inbox), Some(recorded)) = (self.hub.inbox().cloned(), pushed.recorded) else {
+            finish(pushed.message_id, pushed.pending).await;
+            return Handled::Done.into();
+        };
+        if let Err(given_up) = recorded.durable().await {
+            return Handled::Retry(given_up.to_string()).into();
         }
+        Finished::then(Handled::Done, async move {
+            let report = finish(pushed.message_id, pushed.pending).await;
+            crate::inbox::acknowledge_delivered(
+                &*inbox,
+                pushed.message_id,
+                &pushed.subscribers,
+                &report,
+            )
+            .await;
+        })
     }
 }
 
 impl Relay {
-    /// Queues `message` on every connection of its subscribers (and of every admin) now.
-    fn push(&self, message: PushUpdateIntegrationMessage) -> Pushed {
-        let pending = self.hub.start_push(
-            &message.subscriber_ids,
-            message.push_update_argument(),
-            self.ack_timeout,
-        );
+    /// Queues the update on every connection of its subscribers (and of every admin) now.
+    fn push(&self, decoded: Decoded, recorded: Option<RecordTicket>) -> Pushed {
+        let Decoded { message, argument } = decoded;
+        let pending =
+            self.hub
+                .start_push_text(&message.subscriber_ids, &argument, self.ack_timeout);
         Pushed {
             message_id: message.message_id,
             subscribers: message.subscriber_ids,
             pending,
+            recorded,
             _counted: Counted::new(&self.pushes_in_flight),
         }
     }
 }
 
-fn inbox_push(message: &PushUpdateIntegrationMessage) -> InboxPush {
-    InboxPush {
-        message_id: message.message_id,
-        user_ids: message.subscriber_ids.clone(),
-        argument: message.push_update_argument().to_string(),
+/// A push update and its `PushUpdate` argument as JSON text, written once for the inbox and
+/// the connections.
+struct Decoded {
+    message: PushUpdateIntegrationMessage,
+    argument: String,
+}
+
+impl Decoded {
+    fn new(message: PushUpdateIntegrationMessage) -> Self {
+        let argument = message.push_update_argument().to_string();
+        Self { message, argument }
+    }
+
+    fn inbox_push(&self) -> InboxPush {
+        InboxPush {
+            message_id: self.message.message_id,
+            user_ids: self.message.subscriber_ids.clone(),
+            argument: self.argument.clone(),
+        }
     }
 }
 

@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use orderflow_app::ports::bus::{
     BusError, Message, MessagePublisher, MessageSubscriber, QueueSubscription, SubscriptionSpec,
 };
-use orderflow_app::ports::{InboxBounds, InboxEntry, InboxError, Pruned, PushInbox, Recorded};
 use orderflow_app::push::{PUSH_UPDATE_MESSAGE_KIND, PushUpdatePayload};
 use orderflow_auth::{TokenValidator, ValidatorConfig, default_http_client};
 use orderflow_bus::{InProcessBus, InProcessConfig};
@@ -21,6 +20,7 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::HubConfig;
+use crate::scripted_inbox::ScriptedInbox;
 
 /// A bus whose first `failures` subscriptions fail as if the broker were down; it remembers
 /// the relay's subscription.
@@ -56,40 +56,6 @@ impl FlakyBus {
             held.push(delivery);
         }
         held.into_iter().map(|delivery| delivery.message).collect()
-    }
-}
-
-/// An inbox that writes down the message ids of each record, or fails every record.
-#[derive(Debug, Default)]
-struct ScriptedInbox {
-    down: bool,
-    records: Mutex<Vec<Vec<Uuid>>>,
-}
-
-#[async_trait]
-impl PushInbox for ScriptedInbox {
-    fn bounds(&self) -> InboxBounds {
-        InboxBounds::default()
-    }
-    async fn record(&self, pushes: &[InboxPush]) -> Result<Recorded, InboxError> {
-        if self.down {
-            return Err(InboxError::Unavailable("the inbox is down (test)".into()));
-        }
-        let ids = pushes.iter().map(|push| push.message_id).collect();
-        self.records.lock().unwrap().push(ids);
-        Ok(Recorded::default())
-    }
-    async fn pending(&self, _: &str, _: u32) -> Result<Vec<InboxEntry>, InboxError> {
-        Ok(Vec::new())
-    }
-    async fn acknowledge(&self, _: &str, _: &[Uuid]) -> Result<(), InboxError> {
-        Ok(())
-    }
-    async fn depth(&self) -> Result<u64, InboxError> {
-        Ok(0)
-    }
-    async fn prune(&self) -> Result<Pruned, InboxError> {
-        Ok(Pruned::default())
     }
 }
 
@@ -195,7 +161,7 @@ async fn a_repeated_push_is_recorded_once_and_an_undecodable_one_is_dead_lettere
     stop.send(()).unwrap();
     relay.stopped().await;
 
-    let recorded: Vec<Uuid> = inbox.records.lock().unwrap().concat();
+    let recorded: Vec<Uuid> = inbox.records().concat();
     assert_eq!(recorded, [push.id], "recorded once");
     let dead: Vec<Uuid> = bus
         .bus

@@ -5,7 +5,8 @@
 //!   the deliveries already received when the runner took the first of them. What it does
 //!   synchronously for each delivery happens in delivery order (the hub queues each push on
 //!   its users' connections there, so every connection gets its pushes in order), and what it
-//!   awaits holds up the next batch (the hub's inbox write, durable before any push or ack).
+//!   awaits holds up the next batch (the hub awaits nothing there: its inbox write runs beside,
+//!   and each finish waits for it).
 //! - [`StagedHandler::finish`] is then run for each delivery concurrently with the others, and
 //!   its [`Finished::verdict`] settles the delivery; its [`Finished::afterwards`] is done after
 //!   the settlement, still counted among the deliveries in flight.

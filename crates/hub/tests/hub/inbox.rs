@@ -41,7 +41,11 @@ async fn hub_with_sqlite_inbox() -> (TestHub, Relayed, Arc<dyn PushInbox>, Scrat
 }
 
 /// The message ids pending for `username`, once they are `expected` (within the patience).
-async fn await_pending(inbox: &dyn PushInbox, username: &str, expected: usize) -> Vec<String> {
+pub(crate) async fn await_pending(
+    inbox: &dyn PushInbox,
+    username: &str,
+    expected: usize,
+) -> Vec<String> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let pending = inbox.pending(&user_id(username), 10_000).await.unwrap();
@@ -61,7 +65,7 @@ async fn await_pending(inbox: &dyn PushInbox, username: &str, expected: usize) -
 }
 
 /// The next push the client receives: its `messageId`.
-async fn next_push(client: &mut SignalrClient) -> Value {
+pub(crate) async fn next_push(client: &mut SignalrClient) -> Value {
     client.expect_event("push").await["update"]["messageId"].clone()
 }
 

@@ -8,6 +8,7 @@
 
 mod in_flight;
 mod inbox;
+mod inbox_recording;
 mod interop;
 mod isolation;
 mod negotiate;
