@@ -19,8 +19,9 @@
 //!   (`orderflow_subscription_failures_total`) through the `metrics` facade, and keeps
 //!   each running subscription's last handled position for [`handled_positions`] (the
 //!   binary turns it into lag gauges at scrape time).
-//! * **Traced.** [`event_span`] is the span a handler opens per event: a child of the
-//!   trace that appended the event, so one trace runs from a request to what it caused.
+//! * **Traced.** [`EventSpans`] opens the spans a handler handles a batch in, one per run of
+//!   events appended by the same work: each a child of the trace that appended them, so one
+//!   trace runs from a request to what it caused.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,7 +35,7 @@ use crate::ports::{CheckpointStore, EventStore, EventStoreError, Leases, Positio
 mod event_span;
 mod handled;
 
-pub use event_span::event_span;
+pub use event_span::EventSpans;
 use handled::HandledPosition;
 pub use handled::handled_positions;
 

@@ -5,9 +5,11 @@
 //! Guarantees:
 //! - the text form is the W3C one (`traceparent`, `tracestate`), written and read by
 //!   `opentelemetry_sdk`'s [`TraceContextPropagator`]; nothing here parses it by hand;
-//! - [`TraceContext::of_span`] is the context of that span (its trace id and its span id as
-//!   the parent of what comes next), or [`TraceContext::none`] when no OpenTelemetry layer
-//!   records spans — then nothing is written anywhere and everything behaves as before;
+//! - [`TraceContext::of_span`] is the context of the nearest traced span among that span and
+//!   its ancestors (its trace id and its span id as the parent of what comes next: a span
+//!   kept out of OpenTelemetry, which only scopes log lines, hands on its traced ancestor's),
+//!   or [`TraceContext::none`] when no OpenTelemetry layer records spans — then nothing is
+//!   written anywhere and everything behaves as before;
 //! - [`TraceContext::continue_in`] makes a span a child of the carried context; an absent or
 //!   malformed context leaves the span where it was (a new root, or a child of the current
 //!   span), so bad input starts a trace instead of failing the work.
@@ -57,12 +59,16 @@ impl TraceContext {
         )
     }
 
-    /// The context of `span`: the next hop becomes its child.
+    /// The context of `span`, or of its nearest traced ancestor: the next hop becomes its
+    /// child.
     pub fn of_span(span: &tracing::Span) -> Self {
-        let context = span.context();
-        if !context.span().span_context().is_valid() {
+        let context = span
+            .with_subscriber(|(id, dispatch)| nearest_traced_context(dispatch, id))
+            .flatten();
+        let Some(context) = context.filter(|context| context.span().span_context().is_valid())
+        else {
             return TraceContext::none();
-        }
+        };
         let mut carrier = Carrier::default();
         TraceContextPropagator::new().inject_context(&context, &mut carrier);
         TraceContext::from_stored(carrier.0.remove(TRACEPARENT), carrier.0.remove(TRACESTATE))
@@ -149,6 +155,20 @@ impl Extractor for Carrier {
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(String::as_str).collect()
     }
+}
+
+/// The OpenTelemetry context of the innermost traced span among `id` and its ancestors, as
+/// `dispatch` records them; `None` when none of them is traced (or the subscriber keeps no
+/// span registry). A span the OpenTelemetry layer's filter keeps out has no context of its
+/// own, and is skipped.
+pub fn nearest_traced_context(
+    dispatch: &tracing::Dispatch,
+    id: &tracing::span::Id,
+) -> Option<opentelemetry::Context> {
+    let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+    let span = tracing_subscriber::registry::LookupSpan::span(registry, id)?;
+    span.scope()
+        .find_map(|enclosing| tracing_opentelemetry::get_otel_context(&enclosing.id(), dispatch))
 }
 
 #[cfg(test)]

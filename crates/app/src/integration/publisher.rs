@@ -15,7 +15,7 @@ use super::messages::OrderIntegrationEvent;
 use crate::TraceContext;
 use crate::ports::RecordedEvent;
 use crate::ports::bus::{Message, MessagePublisher};
-use crate::subscription::{EventHandler, HandlerError, event_span};
+use crate::subscription::{EventHandler, EventSpans, HandlerError};
 
 /// Namespace of integration message ids derived from event ids.
 const INTEGRATION_MESSAGE_IDS: uuid::Uuid =
@@ -42,9 +42,10 @@ impl IntegrationEventPublisher {
         IntegrationEventPublisher { bus }
     }
 
-    fn message_for(
-        event: &RecordedEvent,
-        span: &tracing::Span,
+    /// The message announcing `event`, if it is announced, made in its span.
+    fn message_for<'a>(
+        event: &'a RecordedEvent,
+        spans: &mut EventSpans<'a>,
     ) -> Result<Option<Message>, HandlerError> {
         let decoded = decode_order_event(event).map_err(HandlerError::of)?;
         let message_id = uuid::Uuid::new_v5(&INTEGRATION_MESSAGE_IDS, event.id.as_bytes());
@@ -53,10 +54,11 @@ impl IntegrationEventPublisher {
             return Ok(None);
         };
         let body = integration.to_json().map_err(HandlerError::of)?;
+        let span = spans.span_for(event);
         let message = Message::new(integration.kind(), integration.routing_key(), body)
             .with_id(integration.message_id())
             .with_correlation_id(event.metadata.correlation_id)
-            .with_trace_context(&TraceContext::of_span(span));
+            .with_trace_context(&TraceContext::of_span(&span));
         Ok(Some(message))
     }
 }
@@ -65,13 +67,11 @@ impl IntegrationEventPublisher {
 impl EventHandler for IntegrationEventPublisher {
     async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
         let mut messages = Vec::new();
-        // One span per announced event, open until the broker confirmed the batch.
-        let mut spans = Vec::new();
+        // Spans for the announced events, open until the broker confirmed the batch.
+        let mut spans = EventSpans::new(Self::SUBSCRIPTION);
         for event in events {
-            let span = event_span(Self::SUBSCRIPTION, event);
-            if let Some(message) = Self::message_for(event, &span)? {
+            if let Some(message) = Self::message_for(event, &mut spans)? {
                 messages.push(message);
-                spans.push(span);
             }
         }
         if messages.is_empty() {

@@ -26,7 +26,7 @@ use super::message::{
 use crate::TraceContext;
 use crate::ports::bus::{Message, MessagePublisher};
 use crate::ports::{EventStore, RecordedEvent};
-use crate::subscription::{EventHandler, HandlerError, event_span};
+use crate::subscription::{EventHandler, EventSpans, HandlerError};
 use tracing::Instrument;
 
 /// Namespace of message ids derived from event ids.
@@ -89,10 +89,11 @@ impl PushPublisher {
     }
 
     /// Learns from `event`, and returns the message it calls for, if any.
-    async fn handle_one(
+    /// The span is opened only for an event that is pushed.
+    async fn handle_one<'a>(
         &mut self,
-        event: &RecordedEvent,
-        span: &tracing::Span,
+        event: &'a RecordedEvent,
+        spans: &mut EventSpans<'a>,
     ) -> Result<Option<Message>, HandlerError> {
         let decoded = decode_order_event(event).map_err(HandlerError::of)?;
         let (order_id, payload) = match decoded {
@@ -113,7 +114,11 @@ impl PushPublisher {
                 return Ok(None);
             }
         };
-        let subscriber_ids = self.subscribers_at(event, order_id).await?;
+        let span = spans.span_for(event);
+        let subscriber_ids = self
+            .subscribers_at(event, order_id)
+            .instrument(span.clone())
+            .await?;
         let message = PushUpdateIntegrationMessage {
             message_id: uuid::Uuid::new_v5(&PUSH_MESSAGE_IDS, event.id.as_bytes()),
             subscriber_ids,
@@ -127,7 +132,7 @@ impl PushPublisher {
             .map_err(HandlerError::of)?
             .with_id(message.message_id)
             .with_correlation_id(event.metadata.correlation_id)
-            .with_trace_context(&TraceContext::of_span(span));
+            .with_trace_context(&TraceContext::of_span(&span));
         Ok(Some(published))
     }
 
@@ -189,17 +194,11 @@ impl PushPublisher {
 
     async fn publish(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
         let mut messages = Vec::new();
-        // One span per announced event, open until the broker confirmed the batch.
-        let mut spans = Vec::new();
+        // Spans for the pushed events, open until the broker confirmed the batch.
+        let mut spans = EventSpans::new(Self::SUBSCRIPTION);
         for event in events {
-            let span = event_span(Self::SUBSCRIPTION, event);
-            let message = self
-                .handle_one(event, &span)
-                .instrument(span.clone())
-                .await?;
-            if let Some(message) = message {
+            if let Some(message) = self.handle_one(event, &mut spans).await? {
                 messages.push(message);
-                spans.push(span);
             }
         }
         if messages.is_empty() {

@@ -120,15 +120,12 @@ fn event_ids(dispatch: &Dispatch, event: &Event<'_>) -> Option<(TraceId, SpanId)
         None if event.is_contextual() => registry.current_span().id()?.clone(),
         None => return None,
     };
-    let span = registry.span(&innermost)?;
-    span.scope().find_map(|enclosing| {
-        let context = tracing_opentelemetry::get_otel_context(&enclosing.id(), dispatch)?;
-        let otel_span = context.span();
-        let span_context = otel_span.span_context();
-        span_context
-            .is_valid()
-            .then(|| (span_context.trace_id(), span_context.span_id()))
-    })
+    let context = orderflow_app::nearest_traced_context(dispatch, &innermost)?;
+    let otel_span = context.span();
+    let span_context = otel_span.span_context();
+    span_context
+        .is_valid()
+        .then(|| (span_context.trace_id(), span_context.span_id()))
 }
 
 #[cfg(test)]

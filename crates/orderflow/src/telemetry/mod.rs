@@ -26,6 +26,9 @@ use tracing_subscriber::{Layer, fmt};
 
 pub use export::{ExportSettings, ExportSettingsError};
 
+/// The field by which a span names itself for OpenTelemetry, and asks to be traced.
+const OTEL_NAME: &str = "otel.name";
+
 /// The tracer provider, to flush and stop when the process ends.
 #[derive(Debug)]
 pub struct Telemetry {
@@ -51,32 +54,11 @@ pub fn init(component: &str) -> Telemetry {
     let exporting = settings.is_some();
     let provider = export::tracer_provider(settings.as_ref(), component);
     let tracer = provider.tracer("orderflow");
-    // Only orderflow's own spans are traced, at info and above, whatever RUST_LOG says
-    // about the log lines; log events stay in the logs (with the trace ids) and are not
-    // copied into the spans, which would multiply what is exported.
-    let traced = filter::filter_fn(|metadata| {
-        metadata.is_span()
-            && *metadata.level() <= Level::INFO
-            && metadata.target().starts_with("orderflow")
-    });
     // Without export there are no OpenTelemetry spans at all: making them cost a third of
     // `up`'s CPU per order (docs/BENCHMARKS.md, "Tracing overhead"), for trace ids nobody
     // could look up. So with export off no trace context is recorded or handed on, as before
     // tracing existed; `tracing` spans still scope the log lines.
-    let traces = exporting.then(|| {
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            .with_location(false)
-            .with_threads(false)
-            // Busy/idle time would read the clock on every poll of every instrumented
-            // future; the span's own start and end say how long it took.
-            .with_tracked_inactivity(false)
-            // Trace context is handed on from the `tracing` span (`OpenTelemetrySpanExt`),
-            // never from OpenTelemetry's thread-local current context, so it need not be
-            // swapped in on every poll either.
-            .with_context_activation(false)
-            .with_filter(traced)
-    });
+    let traces = exporting.then(|| traces_layer(tracer));
 
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,hyper=warn"));
@@ -110,3 +92,41 @@ pub fn init(component: &str) -> Telemetry {
     }
     Telemetry { provider }
 }
+
+/// The OpenTelemetry layer: only orderflow's own spans that name themselves for
+/// OpenTelemetry (`otel.name`: the HTTP request, each subscription's handling of an order's
+/// events, each consumed message, the hub's relay and push) are traced, at info and above,
+/// whatever RUST_LOG says about the log lines. The spans that only give log lines their
+/// context (the correlation id, the mediator's request, the adapters' calls) are not: each
+/// hop is one span, which keeps export's cost per order down (docs/BENCHMARKS.md, "Tracing
+/// overhead"). A traced span inside untraced ones is the child of the nearest traced
+/// ancestor, and what is handed on from an untraced span is that ancestor's context
+/// ([`orderflow_app::TraceContext::of_span`]). Log events stay in the logs (with the trace
+/// ids) and are not copied into the spans, which would multiply what is exported.
+fn traces_layer<S>(tracer: opentelemetry_sdk::trace::Tracer) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    let traced = filter::filter_fn(|metadata| {
+        metadata.is_span()
+            && *metadata.level() <= Level::INFO
+            && metadata.target().starts_with("orderflow")
+            && metadata.fields().field(OTEL_NAME).is_some()
+    });
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        // Busy/idle time would read the clock on every poll of every instrumented
+        // future; the span's own start and end say how long it took.
+        .with_tracked_inactivity(false)
+        // Trace context is handed on from the `tracing` span (`OpenTelemetrySpanExt`),
+        // never from OpenTelemetry's thread-local current context, so it need not be
+        // swapped in on every poll either.
+        .with_context_activation(false)
+        .with_filter(traced)
+}
+
+#[cfg(test)]
+#[path = "traced_tests.rs"]
+mod tests;

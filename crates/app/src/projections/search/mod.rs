@@ -226,11 +226,12 @@ impl SearchProjection {
 impl EventHandler for SearchProjection {
     #[tracing::instrument(skip_all, fields(projection = %self.name, events = events.len()), err)]
     async fn handle(&mut self, events: &[RecordedEvent]) -> Result<(), HandlerError> {
-        // One span per event, each in its own trace, open until the batch is indexed.
-        let spans: Vec<tracing::Span> = events
-            .iter()
-            .map(|event| crate::subscription::event_span(&self.name, event))
-            .collect();
+        // One span per trace among the events, open until the batch is indexed.
+        let name = self.name.clone();
+        let mut spans = crate::subscription::EventSpans::new(&name);
+        for event in events {
+            spans.span_for(event);
+        }
         let indexed = self.index_batch(events).await.map_err(HandlerError::of);
         drop(spans);
         indexed
