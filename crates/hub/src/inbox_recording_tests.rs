@@ -1,7 +1,7 @@
 //! Unit tests of `inbox_recording`: batches handed over while one is being written go into
 //! the next write, in order, and each ticket resolves once its batch is durable; a connection's
 //! catch-up waits for what was handed over before it; shutdown gives up a write being retried
-//! and fails its tickets. Time is paused: backoffs and patience are waited in virtual time.
+//! and fails its tickets; a lone push is written at once, later writes are spaced. Time is paused: backoffs and patience are waited in virtual time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,4 +122,20 @@ async fn shutdown_gives_up_a_write_being_retried_and_fails_its_tickets() {
         progress.caught_up(Duration::ZERO).await,
         "a connection does not wait for a recorder that gave up"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lone_push_is_written_at_once_and_later_writes_wait_for_the_interval() {
+    let inbox = Arc::new(ScriptedInbox::default());
+    let (recorder, _progress, _stop) = recorder_on(&inbox);
+    let started = tokio::time::Instant::now();
+    recorder.hand_over(vec![push()]).durable().await.unwrap();
+    assert_eq!(started.elapsed(), Duration::ZERO, "a lone push is written at once");
+
+    let second = recorder.hand_over(vec![push()]);
+    let third = recorder.hand_over(vec![push()]);
+    second.durable().await.unwrap();
+    third.durable().await.unwrap();
+    assert!(started.elapsed() >= MIN_WRITE_INTERVAL, "spaced from the first write");
+    assert_eq!(inbox.records().len(), 2, "the later two in one write");
 }
