@@ -130,12 +130,19 @@ async fn a_lone_push_is_written_at_once_and_later_writes_wait_for_the_interval()
     let (recorder, _progress, _stop) = recorder_on(&inbox);
     let started = tokio::time::Instant::now();
     recorder.hand_over(vec![push()]).durable().await.unwrap();
-    assert_eq!(started.elapsed(), Duration::ZERO, "a lone push is written at once");
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "a lone push is written at once"
+    );
 
     let second = recorder.hand_over(vec![push()]);
     let third = recorder.hand_over(vec![push()]);
     second.durable().await.unwrap();
     third.durable().await.unwrap();
-    assert!(started.elapsed() >= MIN_WRITE_INTERVAL, "spaced from the first write");
+    assert!(
+        started.elapsed() >= MIN_WRITE_INTERVAL,
+        "spaced from the first write"
+    );
     assert_eq!(inbox.records().len(), 2, "the later two in one write");
 }
