@@ -84,8 +84,13 @@ async fn a_user_who_was_offline_gets_their_missed_pushes_in_order_when_they_conn
     // Acknowledged: a later connection gets neither again.
     await_pending(&*inbox, "alice", 0).await;
     alice.stop().await;
+    a_new_connection_gets_no_push(&running, "alice").await;
+}
+
+/// Connects `username` with the official client and checks that no push comes.
+pub(crate) async fn a_new_connection_gets_no_push(running: &TestHub, username: &str) {
     let mut again =
-        SignalrClient::node(&running.hub_url(), &running.token("alice"), "result").await;
+        SignalrClient::node(&running.hub_url(), &running.token(username), "result").await;
     again.expect_event("connected").await;
     again.expect_no_event("push", QUIET).await;
     again.stop().await;

@@ -19,12 +19,9 @@ use orderflow_testkit::signalr::SignalrClient;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::inbox::{await_pending, next_push};
+use crate::inbox::{a_new_connection_gets_no_push, await_pending, next_push};
 use crate::relayed::Relayed;
 use crate::support::{PATIENCE, TestHub};
-
-/// Long enough for a push that is coming to arrive.
-const QUIET: Duration = Duration::from_millis(1500);
 
 /// A SQLite inbox whose records wait while the test holds them; everything else passes.
 #[derive(Debug)]
@@ -113,11 +110,7 @@ async fn a_connected_user_is_pushed_to_before_the_write_is_durable_and_stays_ack
     tokio::time::sleep(Duration::from_millis(300)).await;
     await_pending(&*inbox, "alice", 0).await;
     alice.stop().await;
-    let mut again =
-        SignalrClient::node(&running.hub_url(), &running.token("alice"), "result").await;
-    again.expect_event("connected").await;
-    again.expect_no_event("push", QUIET).await;
-    again.stop().await;
+    a_new_connection_gets_no_push(&running, "alice").await;
 }
 
 #[tokio::test]

@@ -28,7 +28,23 @@ CREATE INDEX push_inbox_pending ON push_inbox (user_id, seq) WHERE state = 0;
 CREATE INDEX push_inbox_age ON push_inbox (recorded_at);
 "];
 
+/// The writer's page cache and WAL size. Each push inserts into the unique index on
+/// `(user_id, message_id)` at a random place (message ids are random), so every insert dirties
+/// its own index page: with SQLite's default 2 MiB cache those pages are read again from the
+/// file, and with the default checkpoint every 1,000 WAL pages a page dirtied again and again
+/// is copied back each time. A 16 MiB cache and a checkpoint every 10,000 pages (a WAL of up to
+/// ~40 MiB, reused) cut the writer's work per push (docs/BENCHMARKS.md, "What the inbox
+/// costs"); the cache is filled only as pages are used, so an idle inbox stays small.
+const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 10000;";
+
 /// The file's durable writer, with the migrations it has not seen yet applied.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenFileError> {
-    orderflow_sqlite::open_migrated_writer(path, "push_inbox_schema", MIGRATIONS)
+    let connection = orderflow_sqlite::open_migrated_writer(path, "push_inbox_schema", MIGRATIONS)?;
+    connection
+        .execute_batch(WRITER_PRAGMAS)
+        .map_err(|error| OpenFileError {
+            path: path.to_owned(),
+            cause: error.into(),
+        })?;
+    Ok(connection)
 }
