@@ -7,24 +7,16 @@
 //!   see every order, so their lists follow every change), before it returns and without
 //!   waiting for anything: pushes started one after another reach each connection in that
 //!   order, and a slow or frozen connection never delays the queuing on another;
-//! - [`PendingPush::finish`] resolves once each awaited connection has answered or the
-//!   acknowledgement timeout has passed — never later, whatever the clients do; pushes are
-//!   acknowledged concurrently, up to [`HubConfig::max_pending_acknowledgements`] awaited at
-//!   once across the hub;
+//! - its acknowledgements are collected by [`PendingPush::finish`] (`pending_push`), up to
+//!   [`HubConfig::max_pending_acknowledgements`] awaited at once across the hub;
 //! - an invocation is a client-result invocation (with an `invocationId`), except to a
 //!   connection taken for a client without client results (see `handle`) or past the hub's
 //!   bound: those are written at once without an id and reported `unacknowledged`;
-//! - a completion with a result, without one, or with the JS client's "Client didn't provide
-//!   a result." error counts as delivered; each connection's outcome is counted in
-//!   `orderflow_hub_push_deliveries_total{outcome}` (`delivered`, `timed_out`, `failed`, and
-//!   `unacknowledged`: written to a client that does not answer client results, so never
-//!   known to have arrived);
 //! - [`PushHub::shutdown`] sends every connection a Close with `allowReconnect: true`, refuses
 //!   new ones, and waits (at most [`HubConfig::shutdown_grace`]) for them to close.
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use orderflow_app::TraceContext;
@@ -36,11 +28,10 @@ use crate::HubConfig;
 use crate::handle::{CloseCause, ConnectionHandle, Invoked};
 use crate::inbox_recording::RecordingProgress;
 use crate::negotiate::Negotiations;
-use crate::protocol::{CompletionOutcome, NO_RESULT_ERROR};
+use crate::pending_push::{AcknowledgementBudget, PendingPush, Waiting};
 use crate::registry::Registry;
-use crate::report::{AcknowledgedPush, DeliveryFailure, FailureReason, PushReport};
+use crate::report::{DeliveryFailure, PushReport};
 use crate::stateful::Resumptions;
-use tokio::sync::oneshot;
 
 /// The client method every push invokes.
 pub const PUSH_UPDATE_METHOD: &str = "PushUpdate";
@@ -71,35 +62,6 @@ pub(crate) struct HubState {
     pub(crate) recording: Arc<RecordingProgress>,
 }
 
-/// Counts the acknowledgements awaited across the hub, up to a bound.
-#[derive(Debug)]
-struct AcknowledgementBudget {
-    awaited: AtomicUsize,
-    bound: usize,
-}
-
-impl AcknowledgementBudget {
-    /// A slot for one more awaited acknowledgement, if the bound allows it.
-    fn take(self: &Arc<Self>) -> Option<AcknowledgementSlot> {
-        self.awaited
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |awaited| {
-                (awaited < self.bound).then_some(awaited + 1)
-            })
-            .ok()
-            .map(|_| AcknowledgementSlot(self.clone()))
-    }
-}
-
-/// One awaited acknowledgement; gives its place back when dropped.
-#[derive(Debug)]
-struct AcknowledgementSlot(Arc<AcknowledgementBudget>);
-
-impl Drop for AcknowledgementSlot {
-    fn drop(&mut self) {
-        self.0.awaited.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 impl PushHub {
     /// A hub that authenticates clients with `validator`, without an inbox: a push reaches
     /// only the connections live when it is relayed.
@@ -128,10 +90,9 @@ impl PushHub {
             config.max_pending_negotiations_per_user,
         );
         let registry = Registry::new(config.max_connections, config.max_connections_per_user);
-        let pending_acknowledgements = Arc::new(AcknowledgementBudget {
-            awaited: AtomicUsize::new(0),
-            bound: config.max_pending_acknowledgements,
-        });
+        let pending_acknowledgements = Arc::new(AcknowledgementBudget::new(
+            config.max_pending_acknowledgements,
+        ));
         Self {
             inner: Arc::new(HubState {
                 config,
@@ -229,11 +190,7 @@ impl PushHub {
                 self.queue_push(connection, argument, &mut report, &mut waiting);
             }
         }
-        PendingPush {
-            deadline,
-            report,
-            waiting,
-        }
+        PendingPush::new(deadline, report, waiting)
     }
 
     /// Queues `PushUpdate(argument)` on `connection`, awaited if the hub's bound allows.
@@ -271,100 +228,6 @@ impl PushHub {
                 reason,
             }),
         }
-    }
-}
-
-/// One queued invocation: its connection, id and completion, holding its place in the
-/// hub's bound on awaited acknowledgements.
-struct Waiting {
-    connection: Arc<ConnectionHandle>,
-    invocation_id: String,
-    completion: oneshot::Receiver<CompletionOutcome>,
-    _slot: Option<AcknowledgementSlot>,
-    /// The invocation's span, ended when the connection answered or timed out.
-    _span: tracing::Span,
-}
-
-/// A push whose invocations are queued; [`PendingPush::finish`] collects
-/// the acknowledgements.
-pub struct PendingPush {
-    deadline: tokio::time::Instant,
-    report: PushReport,
-    waiting: Vec<Waiting>,
-}
-
-impl std::fmt::Debug for PendingPush {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingPush")
-            .field("waiting", &self.waiting.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl PendingPush {
-    /// Waits until every connection answered or the acknowledgement timeout passed.
-    pub async fn finish(self) -> PushReport {
-        let PendingPush {
-            deadline,
-            mut report,
-            waiting,
-        } = self;
-        // Every invocation is queued already: waiting for them one after another, against one
-        // deadline, takes no longer than waiting for all at once.
-        for Waiting {
-            connection,
-            invocation_id,
-            completion,
-            _slot,
-            _span,
-        } in waiting
-        {
-            let id = connection.id.clone();
-            match tokio::time::timeout_at(deadline, completion).await {
-                Ok(Ok(CompletionOutcome::Result(result))) => {
-                    report.delivered.push(AcknowledgedPush {
-                        connection: id,
-                        result,
-                    });
-                }
-                Ok(Ok(CompletionOutcome::Error(error))) if error == NO_RESULT_ERROR => {
-                    report.delivered.push(AcknowledgedPush {
-                        connection: id,
-                        result: None,
-                    });
-                }
-                Ok(Ok(CompletionOutcome::Error(error))) => report.failed.push(DeliveryFailure {
-                    connection: id,
-                    reason: FailureReason::ClientError(error),
-                }),
-                Ok(Err(_connection_ended)) => report.failed.push(DeliveryFailure {
-                    connection: id,
-                    reason: FailureReason::Disconnected,
-                }),
-                Err(_elapsed) => {
-                    connection.timed_out(&invocation_id);
-                    report.timed_out.push(id);
-                }
-            }
-        }
-        for (outcome, count) in [
-            ("delivered", report.delivered.len()),
-            ("timed_out", report.timed_out.len()),
-            ("failed", report.failed.len()),
-            ("unacknowledged", report.unacknowledged.len()),
-        ] {
-            metrics::counter!("orderflow_hub_push_deliveries_total", "outcome" => outcome)
-                .increment(count as u64);
-        }
-        tracing::debug!(
-            delivered = report.delivered.len(),
-            timed_out = report.timed_out.len(),
-            failed = report.failed.len(),
-            unacknowledged = report.unacknowledged.len(),
-            not_connected = report.not_connected.len(),
-            "push finished"
-        );
-        report
     }
 }
 

@@ -66,6 +66,7 @@ mod inbox;
 mod inbox_recording;
 mod live_socket;
 mod negotiate;
+mod pending_push;
 mod protocol;
 mod registry;
 mod relay;
@@ -79,8 +80,9 @@ mod stateful;
 
 pub use config::HubConfig;
 pub use error::HubError;
-pub use hub::{PUSH_UPDATE_METHOD, PendingPush, PushHub};
+pub use hub::{PUSH_UPDATE_METHOD, PushHub};
 pub use orderflow_auth::redact_access_token;
+pub use pending_push::PendingPush;
 pub use relay::{IN_FLIGHT as RELAY_IN_FLIGHT, PushRelay, start_push_relay};
 pub use report::{AcknowledgedPush, ConnectionRef, DeliveryFailure, FailureReason, PushReport};
 pub use router::{HUB_PATH, NEGOTIATE_PATH, hub_router};
