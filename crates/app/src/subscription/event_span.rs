@@ -63,9 +63,4 @@ impl<'a> EventSpans<'a> {
         self.current = Some((trace, span.clone()));
         span
     }
-
-    /// How many spans were opened.
-    pub fn opened(&self) -> usize {
-        self.opened.len()
-    }
 }
