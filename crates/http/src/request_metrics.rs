@@ -77,24 +77,20 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+    use orderflow_testkit::local_metrics::block_on_recorded;
 
     /// Sends `requests` through a router with the middleware, under a recorder of
     /// this thread only, and returns what a scrape would show.
     fn scrape_after(requests: Vec<Request>) -> String {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        metrics::with_local_recorder(&recorder, || {
-            runtime.block_on(async {
-                let router = Router::new()
-                    .route("/orders/{id}", get(|| async { "order" }))
-                    .layer(from_fn(record_request));
-                for request in requests {
-                    router.clone().oneshot(request).await.unwrap();
-                }
-            });
+        block_on_recorded(&recorder, async {
+            let router = Router::new()
+                .route("/orders/{id}", get(|| async { "order" }))
+                .layer(from_fn(record_request));
+            for request in requests {
+                router.clone().oneshot(request).await.unwrap();
+            }
         });
         handle.render()
     }

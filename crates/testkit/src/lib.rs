@@ -97,6 +97,7 @@ pub mod python;
 pub mod signalr;
 
 pub mod events;
+pub mod local_metrics;
 
 mod scratch;
 pub use scratch::ScratchPath;

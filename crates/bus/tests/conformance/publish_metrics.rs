@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use metrics_exporter_prometheus::PrometheusBuilder;
 use orderflow_app::ports::bus::BusError;
+use orderflow_testkit::local_metrics::block_on_recorded;
 
 use crate::backends::{Backend, run_then_clean_up};
 use crate::support::{message, next};
@@ -44,86 +45,80 @@ fn each_publish_is_timed_until_its_confirms_and_a_refused_one_as_failed() {
         .unwrap()
         .build_recorder();
     let scrape = recorder.handle();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(&recorder, || {
-        runtime.block_on(async {
-            let backend = Backend::rabbitmq().await;
-            run_then_clean_up(&backend, async {
-                let spec = backend.shared("timed", &["timed.#"]);
-                let mut queue = backend.bus.subscribe(spec).await.unwrap();
-                let before = scrape.render();
-                assert_eq!(
-                    count_and_sum(&before, PUBLISH, CONFIRMED).0,
-                    0.0,
-                    "{before}"
-                );
-                assert_eq!(count_and_sum(&before, CONFIRM, "").0, 0.0, "{before}");
+    block_on_recorded(&recorder, async {
+        let backend = Backend::rabbitmq().await;
+        run_then_clean_up(&backend, async {
+            let spec = backend.shared("timed", &["timed.#"]);
+            let mut queue = backend.bus.subscribe(spec).await.unwrap();
+            let before = scrape.render();
+            assert_eq!(
+                count_and_sum(&before, PUBLISH, CONFIRMED).0,
+                0.0,
+                "{before}"
+            );
+            assert_eq!(count_and_sum(&before, CONFIRM, "").0, 0.0, "{before}");
 
-                // Five single publishes and one batch of three: six publishes, each
-                // returning after the broker confirmed all of its messages.
-                let started = Instant::now();
-                for _ in 0..5 {
-                    backend.bus.publish(message("timed.one")).await.unwrap();
-                }
-                let batch = (0..3).map(|_| message("timed.batch")).collect();
-                backend.bus.publish_batch(batch).await.unwrap();
-                let took = started.elapsed().as_secs_f64();
-                for _ in 0..8 {
-                    next(&mut queue).await.ack().await.unwrap();
-                }
+            // Five single publishes and one batch of three: six publishes, each
+            // returning after the broker confirmed all of its messages.
+            let started = Instant::now();
+            for _ in 0..5 {
+                backend.bus.publish(message("timed.one")).await.unwrap();
+            }
+            let batch = (0..3).map(|_| message("timed.batch")).collect();
+            backend.bus.publish_batch(batch).await.unwrap();
+            let took = started.elapsed().as_secs_f64();
+            for _ in 0..8 {
+                next(&mut queue).await.ack().await.unwrap();
+            }
 
-                let text = scrape.render();
-                let (published, publish_sum) = count_and_sum(&text, PUBLISH, CONFIRMED);
-                let (confirmed, confirm_sum) = count_and_sum(&text, CONFIRM, "");
-                assert_eq!(published, 6.0, "one observation per publish: {text}");
-                assert_eq!(confirmed, 6.0, "one observation per publish: {text}");
-                assert!(
-                    0.0 < confirm_sum && confirm_sum <= publish_sum && publish_sum <= took,
-                    "the confirm waits ({confirm_sum} s) are part of the publishes \
+            let text = scrape.render();
+            let (published, publish_sum) = count_and_sum(&text, PUBLISH, CONFIRMED);
+            let (confirmed, confirm_sum) = count_and_sum(&text, CONFIRM, "");
+            assert_eq!(published, 6.0, "one observation per publish: {text}");
+            assert_eq!(confirmed, 6.0, "one observation per publish: {text}");
+            assert!(
+                0.0 < confirm_sum && confirm_sum <= publish_sum && publish_sum <= took,
+                "the confirm waits ({confirm_sum} s) are part of the publishes \
                      ({publish_sum} s), which took {took} s in all: {text}"
-                );
-                assert_eq!(
-                    sample(
-                        &text,
-                        &format!("{PUBLISH}_bucket{{outcome=\"confirmed\",le=\"+Inf\"}}")
-                    ),
-                    Some(6.0),
-                    "{text}"
-                );
-                assert_eq!(count_and_sum(&text, PUBLISH, FAILED).0, 0.0, "{text}");
+            );
+            assert_eq!(
+                sample(
+                    &text,
+                    &format!("{PUBLISH}_bucket{{outcome=\"confirmed\",le=\"+Inf\"}}")
+                ),
+                Some(6.0),
+                "{text}"
+            );
+            assert_eq!(count_and_sum(&text, PUBLISH, FAILED).0, 0.0, "{text}");
 
-                // A mandatory message no queue is bound for: the broker returns it, and
-                // the publish fails (not retried: the broker is there).
-                let started = Instant::now();
-                let refused = backend
-                    .bus
-                    .publish(message("nobody.listens").mandatory())
-                    .await;
-                let took = started.elapsed().as_secs_f64();
-                assert!(
-                    matches!(refused, Err(BusError::Unroutable(_))),
-                    "{refused:?}"
-                );
-                let text = scrape.render();
-                let (failed, failed_sum) = count_and_sum(&text, PUBLISH, FAILED);
-                assert_eq!(failed, 1.0, "{text}");
-                assert!(
-                    0.0 < failed_sum && failed_sum <= took,
-                    "{failed_sum} s of {took} s"
-                );
-                assert_eq!(count_and_sum(&text, PUBLISH, CONFIRMED).0, 6.0, "{text}");
-                assert_eq!(
-                    count_and_sum(&text, CONFIRM, "").0,
-                    6.0,
-                    "a refused publish has no confirm time: {text}"
-                );
-                // Nothing waited a whole confirm timeout.
-                assert!(Duration::from_secs_f64(publish_sum) < Duration::from_secs(5));
-            })
-            .await;
-        });
+            // A mandatory message no queue is bound for: the broker returns it, and
+            // the publish fails (not retried: the broker is there).
+            let started = Instant::now();
+            let refused = backend
+                .bus
+                .publish(message("nobody.listens").mandatory())
+                .await;
+            let took = started.elapsed().as_secs_f64();
+            assert!(
+                matches!(refused, Err(BusError::Unroutable(_))),
+                "{refused:?}"
+            );
+            let text = scrape.render();
+            let (failed, failed_sum) = count_and_sum(&text, PUBLISH, FAILED);
+            assert_eq!(failed, 1.0, "{text}");
+            assert!(
+                0.0 < failed_sum && failed_sum <= took,
+                "{failed_sum} s of {took} s"
+            );
+            assert_eq!(count_and_sum(&text, PUBLISH, CONFIRMED).0, 6.0, "{text}");
+            assert_eq!(
+                count_and_sum(&text, CONFIRM, "").0,
+                6.0,
+                "a refused publish has no confirm time: {text}"
+            );
+            // Nothing waited a whole confirm timeout.
+            assert!(Duration::from_secs_f64(publish_sum) < Duration::from_secs(5));
+        })
+        .await;
     });
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use orderflow_app::ports::bus::MessageBus;
 use orderflow_bus::{InProcessBus, InProcessConfig};
+use orderflow_testkit::local_metrics::block_on_recorded;
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -54,45 +55,39 @@ async fn until_in_flight(scrape: &PrometheusHandle, expected: f64) -> Instant {
 fn pushes_held_by_a_client_are_in_flight_until_answered_or_timed_out() {
     let recorder = PrometheusBuilder::new().build_recorder();
     let scrape = recorder.handle();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(&recorder, || {
-        runtime.block_on(async {
-            let running = TestHub::start().await;
-            let bus: Arc<dyn MessageBus> = Arc::new(InProcessBus::new(InProcessConfig::default()));
-            let relayed = Relayed::start_on(bus, &running.hub, ACK_TIMEOUT).await;
-            let mut tab = running.client("alice").await;
-            until_in_flight(&scrape, 0.0).await;
+    block_on_recorded(&recorder, async {
+        let running = TestHub::start().await;
+        let bus: Arc<dyn MessageBus> = Arc::new(InProcessBus::new(InProcessConfig::default()));
+        let relayed = Relayed::start_on(bus, &running.hub, ACK_TIMEOUT).await;
+        let mut tab = running.client("alice").await;
+        until_in_flight(&scrape, 0.0).await;
 
-            // Two pushes reach the tab, which answers neither yet.
-            let first = relayed.publish("alice", "held-1").await;
-            let second_published = Instant::now();
-            let second = relayed.publish("alice", "held-2").await;
-            let first_invocation = tab.next_message().await;
-            assert_eq!(first_invocation["arguments"][0], first);
-            let second_invocation = tab.next_message().await;
-            assert_eq!(second_invocation["arguments"][0], second);
-            until_in_flight(&scrape, 2.0).await;
-            tokio::time::sleep(ACK_TIMEOUT / 4).await;
-            assert_eq!(in_flight(&scrape), Some(2.0), "still held");
+        // Two pushes reach the tab, which answers neither yet.
+        let first = relayed.publish("alice", "held-1").await;
+        let second_published = Instant::now();
+        let second = relayed.publish("alice", "held-2").await;
+        let first_invocation = tab.next_message().await;
+        assert_eq!(first_invocation["arguments"][0], first);
+        let second_invocation = tab.next_message().await;
+        assert_eq!(second_invocation["arguments"][0], second);
+        until_in_flight(&scrape, 2.0).await;
+        tokio::time::sleep(ACK_TIMEOUT / 4).await;
+        assert_eq!(in_flight(&scrape), Some(2.0), "still held");
 
-            // The tab answers the first: one is left, until its acknowledgement times out.
-            tab.complete(
-                &first_invocation["invocationId"],
-                json!({"received": "held-1"}),
-            )
-            .await;
-            until_in_flight(&scrape, 1.0).await;
-            let timed_out_at = until_in_flight(&scrape, 0.0).await;
-            assert!(
-                timed_out_at - second_published >= ACK_TIMEOUT,
-                "the unanswered push counted until its timeout ({ACK_TIMEOUT:?}), not {:?}",
-                timed_out_at - second_published
-            );
-            drop(tab);
-            drop(relayed);
-        });
+        // The tab answers the first: one is left, until its acknowledgement times out.
+        tab.complete(
+            &first_invocation["invocationId"],
+            json!({"received": "held-1"}),
+        )
+        .await;
+        until_in_flight(&scrape, 1.0).await;
+        let timed_out_at = until_in_flight(&scrape, 0.0).await;
+        assert!(
+            timed_out_at - second_published >= ACK_TIMEOUT,
+            "the unanswered push counted until its timeout ({ACK_TIMEOUT:?}), not {:?}",
+            timed_out_at - second_published
+        );
+        drop(tab);
+        drop(relayed);
     });
 }
