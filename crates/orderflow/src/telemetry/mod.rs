@@ -51,18 +51,32 @@ pub fn init(component: &str) -> Telemetry {
         eprintln!("trace export not configured: {error}");
         None
     });
-    let exporting = settings.is_some();
-    let provider = export::tracer_provider(settings.as_ref(), component);
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,hyper=warn"));
+    let json = std::env::var("ORDERFLOW_LOG_FORMAT").is_ok_and(|format| format == "json");
+    let (subscriber, telemetry) = subscriber(settings.as_ref(), component, filter, json);
+    if let Err(error) = subscriber.try_init() {
+        eprintln!("logging not initialised: {error}");
+    }
+    telemetry
+}
+
+/// The subscriber [`init`] installs, built from explicit settings (the span-cost benchmark
+/// builds it too): log lines through `filter` to stderr (JSON lines when `json`), and, when
+/// `settings` asks for export, the OpenTelemetry layer.
+pub fn subscriber(
+    settings: Option<&ExportSettings>,
+    component: &str,
+    filter: EnvFilter,
+    json: bool,
+) -> (impl tracing::Subscriber + Send + Sync + 'static, Telemetry) {
+    let provider = export::tracer_provider(settings, component);
     let tracer = provider.tracer("orderflow");
     // Without export there are no OpenTelemetry spans at all: making them cost a third of
     // `up`'s CPU per order (docs/BENCHMARKS.md, "Tracing overhead"), for trace ids nobody
     // could look up. So with export off no trace context is recorded or handed on, as before
     // tracing existed; `tracing` spans still scope the log lines.
-    let traces = exporting.then(|| traces_layer(tracer));
-
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,hyper=warn"));
-    let json = std::env::var("ORDERFLOW_LOG_FORMAT").is_ok_and(|format| format == "json");
+    let traces = settings.is_some().then(|| traces_layer(tracer));
     let dispatch = log_ids::InstalledDispatch::default();
     let logs = if json {
         fmt::layer()
@@ -82,15 +96,11 @@ pub fn init(component: &str) -> Telemetry {
             .with_filter(filter)
             .boxed()
     };
-    if let Err(error) = tracing_subscriber::registry()
+    let subscriber = tracing_subscriber::registry()
         .with(traces)
         .with(logs)
-        .with(dispatch)
-        .try_init()
-    {
-        eprintln!("logging not initialised: {error}");
-    }
-    Telemetry { provider }
+        .with(dispatch);
+    (subscriber, Telemetry { provider })
 }
 
 /// The OpenTelemetry layer: only orderflow's own spans that name themselves for
