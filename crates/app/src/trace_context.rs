@@ -14,7 +14,7 @@
 //!   malformed context leaves the span where it was (a new root, or a child of the current
 //!   span), so bad input starts a trace instead of failing the work.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::TraceContextExt;
@@ -69,9 +69,9 @@ impl TraceContext {
         else {
             return TraceContext::none();
         };
-        let mut carrier = Carrier::default();
-        TraceContextPropagator::new().inject_context(&context, &mut carrier);
-        TraceContext::from_stored(carrier.0.remove(TRACEPARENT), carrier.0.remove(TRACESTATE))
+        let mut written = Written::default();
+        TraceContextPropagator::new().inject_context(&context, &mut written);
+        TraceContext::from_stored(written.traceparent, written.tracestate)
     }
 
     /// The context of the current span.
@@ -124,36 +124,45 @@ impl TraceContext {
     }
 
     fn extract(&self) -> opentelemetry::Context {
-        let mut carrier = Carrier::default();
-        if let Some(traceparent) = &self.traceparent {
-            carrier
-                .0
-                .insert(TRACEPARENT.to_owned(), traceparent.clone());
-        }
-        if let Some(tracestate) = &self.tracestate {
-            carrier.0.insert(TRACESTATE.to_owned(), tracestate.clone());
-        }
-        TraceContextPropagator::new().extract(&carrier)
+        TraceContextPropagator::new().extract(self)
     }
 }
 
-/// The propagator's view of the two fields.
-#[derive(Default)]
-struct Carrier(HashMap<String, String>);
-
-impl Injector for Carrier {
-    fn set(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
-    }
-}
-
-impl Extractor for Carrier {
+/// The propagator reads the two fields where they are, without copying them.
+impl Extractor for TraceContext {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        match key {
+            TRACEPARENT => self.traceparent(),
+            TRACESTATE => self.tracestate(),
+            _ => None,
+        }
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(String::as_str).collect()
+        [
+            self.traceparent.as_ref().map(|_| TRACEPARENT),
+            self.tracestate.as_ref().map(|_| TRACESTATE),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// What the propagator writes: the two fields it knows, nothing else.
+#[derive(Default)]
+struct Written {
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+}
+
+impl Injector for Written {
+    fn set(&mut self, key: &str, value: String) {
+        match key {
+            TRACEPARENT => self.traceparent = Some(value),
+            TRACESTATE => self.tracestate = Some(value),
+            _ => {}
+        }
     }
 }
 

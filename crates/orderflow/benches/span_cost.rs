@@ -84,12 +84,9 @@ fn run(mode: &str) {
         .unwrap()
         .parse()
         .unwrap();
-    let settings = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .ok()
-        .map(|endpoint| ExportSettings {
-            endpoint,
-            max_queue_size: 2048,
-        });
+    // As the binary reads them: the parent set the endpoint (and the sampler) for this
+    // mode; the batch processor's `OTEL_BSP_*` variables pass through.
+    let settings = ExportSettings::from_env().unwrap();
     assert_eq!(settings.is_some(), mode != "off");
     let (subscriber, telemetry) =
         subscriber(settings.as_ref(), "bench", EnvFilter::new("warn"), false);
