@@ -5,14 +5,15 @@
 //! One order's spans and context hand-offs, shaped as the service makes them when an order
 //! is placed: the HTTP request (continuing the client's `traceparent` if any) with the
 //! untraced correlation and mediator spans inside it, the context stored with the events;
-//! the search projection and the integration outbox each handling the events (the outbox
-//! handing the context on to its message); the gateway's read model, its notifier (which
-//! publishes a push) and the hub relay each consuming a message. They run under the
-//! subscriber `orderflow` installs (`telemetry::subscriber`, log lines at `warn` as in
-//! `scripts/bench-tracing`), with export off, on with no trace sampled
-//! (`OTEL_TRACES_SAMPLER=always_off`), and on with every trace exported over OTLP/HTTP to a
-//! sink in this process. Prints the process's CPU time (user + system, so the exporter's
-//! thread counts) per order.
+//! the search projection and the integration outbox each handling the events in the span
+//! the service's own `EventSpans` opens (the outbox handing the context on to its
+//! message); the gateway's read model, its notifier (which publishes a push) and the hub
+//! relay each consuming a message. They run under the subscriber `orderflow` installs
+//! (`telemetry::subscriber`, log lines at `warn` as in `scripts/bench-tracing`), with
+//! export off, on with no trace sampled (`OTEL_TRACES_SAMPLER=always_off`), and on with
+//! every trace exported over OTLP/HTTP to a sink in the parent process. Each mode runs in a
+//! child process, which prints its CPU time (user + system, so the exporter's thread
+//! counts) per order.
 //!
 //! ```text
 //! cargo bench -p orderflow --bench span_cost
@@ -26,6 +27,8 @@ use std::time::Instant;
 
 use orderflow::telemetry::{ExportSettings, subscriber};
 use orderflow_app::TraceContext;
+use orderflow_app::ports::{EventMetadata, Position, RecordedEvent, StreamName};
+use orderflow_app::subscription::EventSpans;
 use tracing::field::Empty;
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
@@ -127,9 +130,12 @@ fn one_order() {
     request.record("http.response.status_code", 201);
     drop(request);
 
-    let _search = event_span("search-projection", &stored);
-    let outbox = event_span("integration-outbox", &stored);
-    let published = TraceContext::of_span(&outbox);
+    // The subscriptions' spans, made by the service's own `EventSpans`.
+    let event = order_created(stored);
+    let mut search = EventSpans::new("search-projection");
+    let _search = search.span_for(&event);
+    let mut outbox = EventSpans::new("integration-outbox");
+    let published = TraceContext::of_span(&outbox.span_for(&event));
     drop(outbox);
 
     let _read_model = message_span("gateway.read-model", &published);
@@ -139,20 +145,27 @@ fn one_order() {
     let _relay = message_span("push-hub", &push);
 }
 
-fn event_span(subscription: &str, trace: &TraceContext) -> tracing::Span {
-    let span = tracing::info_span!(
-        target: TARGET,
-        "handle event",
-        otel.name = %format_args!("{subscription} OrderCreated"),
-        otel.kind = "consumer",
-        subscription,
-        event_type = %"OrderCreated",
-        position = 42u64,
-    );
-    trace.continue_in(&span);
-    span
+/// One of the order's events as a subscription reads it, carrying the request's context.
+fn order_created(trace: TraceContext) -> RecordedEvent {
+    RecordedEvent {
+        id: Uuid::new_v4(),
+        stream: StreamName::parse("order-1").unwrap(),
+        revision: 0,
+        position: Position::new(42),
+        event_type: "OrderCreated".to_owned(),
+        schema_version: 1,
+        data: serde_json::Value::Null,
+        metadata: EventMetadata {
+            correlation_id: Uuid::new_v4(),
+            causation_id: Uuid::new_v4(),
+            user_id: Some("alice".to_owned()),
+            occurred_at: time::OffsetDateTime::UNIX_EPOCH,
+            trace,
+        },
+    }
 }
 
+/// The span of a consumed message, as `StagedHandler::span` makes it, continuing `trace`.
 fn message_span(queue: &str, trace: &TraceContext) -> tracing::Span {
     let span = tracing::info_span!(
         target: TARGET,
