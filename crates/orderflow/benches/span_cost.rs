@@ -8,7 +8,8 @@
 //! the search projection and the integration outbox each handling the events in the span
 //! the service's own `EventSpans` opens (the outbox handing the context on to its
 //! message); the gateway's read model, its notifier (which publishes a push) and the hub
-//! relay each consuming a message. They run under the subscriber `orderflow` installs
+//! relay each consuming a message; each hop's span entered and left as often as the future
+//! it instruments is polled (`ORDERFLOW_BENCH_POLLS`, 3). They run under the subscriber `orderflow` installs
 //! (`telemetry::subscriber`, log lines at `warn` as in `scripts/bench-tracing`), with
 //! export off, on with no trace sampled (`OTEL_TRACES_SAMPLER=always_off`), and on with
 //! every trace exported over OTLP/HTTP to a sink in the parent process. Each mode runs in a
@@ -18,6 +19,7 @@
 //! ```text
 //! cargo bench -p orderflow --bench span_cost
 //! ORDERFLOW_BENCH_ORDERS=50000 cargo bench -p orderflow --bench span_cost
+//! ORDERFLOW_BENCH_POLLS=0 cargo bench -p orderflow --bench span_cost   # each span entered n times (3)
 //! ```
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)]
 
@@ -36,6 +38,10 @@ use uuid::Uuid;
 // The binary's allocator: what the spans cost there.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// How often each hop's span is entered (its future polled), unless `ORDERFLOW_BENCH_POLLS`
+/// says otherwise.
+const POLLS: usize = 3;
 
 /// The spans' target: the OpenTelemetry layer traces only orderflow's own.
 const TARGET: &str = "orderflow::bench";
@@ -96,9 +102,11 @@ fn run(mode: &str) {
     let dispatch = tracing::Dispatch::new(subscriber);
     let cpu_before = process_cpu_seconds();
     let started = Instant::now();
+    let polls: usize =
+        std::env::var("ORDERFLOW_BENCH_POLLS").map_or(POLLS, |polls| polls.parse().unwrap());
     tracing::dispatcher::with_default(&dispatch, || {
         for _ in 0..orders {
-            one_order();
+            one_order(polls);
         }
     });
     telemetry.shutdown();
@@ -109,7 +117,7 @@ fn run(mode: &str) {
 }
 
 /// One order, as the module's header describes it.
-fn one_order() {
+fn one_order(polls: usize) {
     let client = TraceContext::from_headers(|_| None);
     let request = tracing::info_span!(
         target: TARGET,
@@ -127,22 +135,33 @@ fn one_order() {
         let mediator = tracing::info_span!(target: TARGET, parent: &correlated, "mediator", request = "PlaceOrder");
         mediator.in_scope(TraceContext::current)
     });
+    polled(&request, polls);
     request.record("http.response.status_code", 201);
     drop(request);
 
     // The subscriptions' spans, made by the service's own `EventSpans`.
     let event = order_created(stored);
     let mut search = EventSpans::new("search-projection");
-    let _search = search.span_for(&event);
+    polled(&search.span_for(&event), polls);
     let mut outbox = EventSpans::new("integration-outbox");
-    let published = TraceContext::of_span(&outbox.span_for(&event));
+    let outbox_span = outbox.span_for(&event);
+    polled(&outbox_span, polls);
+    let published = TraceContext::of_span(&outbox_span);
     drop(outbox);
 
-    let _read_model = message_span("gateway.read-model", &published);
+    polled(&message_span("gateway.read-model", &published), polls);
     let notifier = message_span("gateway.notifier", &published);
+    polled(&notifier, polls);
     let push = TraceContext::of_span(&notifier);
     drop(notifier);
-    let _relay = message_span("push-hub", &push);
+    polled(&message_span("push-hub", &push), polls);
+}
+
+/// Enters and leaves `span` as often as the future it instruments would be polled.
+fn polled(span: &tracing::Span, polls: usize) {
+    for _ in 0..polls {
+        drop(span.enter());
+    }
 }
 
 /// One of the order's events as a subscription reads it, carrying the request's context.
