@@ -7,8 +7,8 @@ Clock ticks (user + system) of: the whole machine (`machine`: every CPU's user, 
 system, irq and softirq time, from /proc/stat), the load tool, each thread of each named
 service process by its name (`NAME/thread`, threads of one name summed) and each service
 process's total (which keeps the time of its threads that have ended), PostgreSQL's
-processes and RabbitMQ's
-(`beam.smp` and its helpers); and when (`at`, seconds). A process that has ended counts nothing.
+processes and RabbitMQ's (`beam.smp` and its helpers); and when (`at`, seconds). A process
+that has ended counts nothing.
 """
 import json
 import os
@@ -27,13 +27,22 @@ def ticks(stat_path):
     return name, int(fields[11]) + int(fields[12])
 
 
-def processes_named(names):
-    total = 0
+# The database servers' processes, by the names they run under.
+SERVERS = {
+    "postgres": {"postgres"},
+    "rabbitmq": {"beam.smp", "erl_child_setup", "inet_gethost", "epmd"},
+}
+
+
+def servers():
+    """Ticks of each of SERVERS, summed over its processes: one pass over /proc."""
+    totals = dict.fromkeys(SERVERS, 0)
     for pid in filter(str.isdigit, os.listdir("/proc")):
         found = ticks(f"/proc/{pid}/stat")
-        if found and found[0] in names:
-            total += found[1]
-    return total
+        for server, names in SERVERS.items():
+            if found and found[0] in names:
+                totals[server] += found[1]
+    return totals
 
 
 load_pid, services = sys.argv[1], [arg.split("=", 1) for arg in sys.argv[2:]]
@@ -59,6 +68,5 @@ print(json.dumps({
     "load": load[1] if load else 0,
     "processes": processes,
     "threads": threads,
-    "postgres": processes_named({"postgres"}),
-    "rabbitmq": processes_named({"beam.smp", "erl_child_setup", "inet_gethost", "epmd"}),
+    **servers(),
 }))
