@@ -39,9 +39,15 @@ use uuid::Uuid;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Orders per run, unless `ORDERFLOW_BENCH_ORDERS` says otherwise.
+const ORDERS: usize = 100_000;
+
 /// How often each hop's span is entered (its future polled), unless `ORDERFLOW_BENCH_POLLS`
 /// says otherwise.
 const POLLS: usize = 3;
+
+/// `/proc`'s clock ticks per second (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
 
 /// The spans' target: the OpenTelemetry layer traces only orderflow's own.
 const TARGET: &str = "orderflow::bench";
@@ -55,10 +61,7 @@ fn main() {
     if let Ok(mode) = std::env::var(MODE) {
         return run(&mode);
     }
-    let orders: usize = std::env::var("ORDERFLOW_BENCH_ORDERS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(100_000);
+    let orders = setting("ORDERFLOW_BENCH_ORDERS", ORDERS);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let received = Arc::new(AtomicUsize::new(0));
     let endpoint = runtime.block_on(sink(received.clone()));
@@ -69,7 +72,6 @@ fn main() {
             let mut child = std::process::Command::new(std::env::current_exe().unwrap());
             child
                 .env(MODE, mode)
-                .env("ORDERFLOW_BENCH_ORDERS", orders.to_string())
                 .env_remove("OTEL_TRACES_SAMPLER")
                 .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
             if mode != "off" {
@@ -89,10 +91,8 @@ fn main() {
 
 /// One child's run of `mode`: prints its CPU and wall time per order.
 fn run(mode: &str) {
-    let orders: usize = std::env::var("ORDERFLOW_BENCH_ORDERS")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let orders = setting("ORDERFLOW_BENCH_ORDERS", ORDERS);
+    let polls = setting("ORDERFLOW_BENCH_POLLS", POLLS);
     // As the binary reads them: the parent set the endpoint (and the sampler) for this
     // mode; the batch processor's `OTEL_BSP_*` variables pass through.
     let settings = ExportSettings::from_env().unwrap();
@@ -102,8 +102,6 @@ fn run(mode: &str) {
     let dispatch = tracing::Dispatch::new(subscriber);
     let cpu_before = process_cpu_seconds();
     let started = Instant::now();
-    let polls: usize =
-        std::env::var("ORDERFLOW_BENCH_POLLS").map_or(POLLS, |polls| polls.parse().unwrap());
     tracing::dispatcher::with_default(&dispatch, || {
         for _ in 0..orders {
             one_order(polls);
@@ -224,5 +222,15 @@ fn process_cpu_seconds() -> f64 {
     let fields: Vec<&str> = after_name.split(' ').collect();
     // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
+    ticks / TICKS_PER_SECOND
+}
+
+/// The number in the environment variable `name` (the parent's, which its children
+/// inherit), or `default` when it is unset.
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).map_or(default, |value| {
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a number"))
+    })
 }
