@@ -9,8 +9,11 @@
 //!   threads; WAL lets them read while the writer writes.
 //! * The head notification is an in-process [`watch`] channel, sent after
 //!   each durable commit.
+//! * The newest committed events stay in memory ([`recent`]): a subscription that follows
+//!   the head reads them from there, not from the file.
 
 mod reader;
+mod recent;
 mod rows;
 mod schema;
 mod writer;
@@ -28,6 +31,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::batch::{self, AppendRequest};
 use reader::ReaderPool;
+use recent::RecentEvents;
 pub use schema::SchemaError;
 use writer::WriterCommand;
 
@@ -37,6 +41,7 @@ use writer::WriterCommand;
 pub struct SqliteEventStore {
     writer: mpsc::Sender<WriterCommand>,
     readers: Arc<ReaderPool>,
+    recent: Arc<RecentEvents>,
     head: watch::Receiver<Position>,
 }
 
@@ -64,10 +69,12 @@ impl SqliteEventStore {
             .map_err(|join| OpenError::Thread(std::io::Error::other(join)))?;
         let ((connection, head_position), path) = opened?;
         let (head_sender, head) = watch::channel(head_position);
-        let writer = writer::spawn(connection, head_sender)?;
+        let recent = Arc::new(RecentEvents::new(recent::DEFAULT_CAPACITY));
+        let writer = writer::spawn(connection, head_sender, Arc::clone(&recent))?;
         Ok(SqliteEventStore {
             writer,
             readers: Arc::new(ReaderPool::new(path)),
+            recent,
             head,
         })
     }
@@ -142,6 +149,9 @@ impl EventStore for SqliteEventStore {
         after: Position,
         max_count: usize,
     ) -> Result<Vec<RecordedEvent>, EventStoreError> {
+        if let Some(events) = self.recent.read_after(after, max_count) {
+            return Ok(events);
+        }
         self.readers.read_all(after, max_count).await
     }
 
@@ -177,3 +187,7 @@ impl CheckpointStore for SqliteEventStore {
             .map_err(|_| EventStoreError::Unavailable("the SQLite writer has stopped".into()))?
     }
 }
+
+#[cfg(test)]
+#[path = "recent_read_tests.rs"]
+mod recent_read_tests;

@@ -6,15 +6,22 @@
 //! fsync (`synchronous = FULL`) for the whole batch, which is what makes
 //! thousands of durable appends a second possible. Each command still gets its
 //! own answer (see [`crate::batch`]); the head notification is sent only after
-//! the commit is durable.
+//! the commit is durable, and after the batch's events were left in
+//! [`RecentEvents`] for the subscriptions that follow the head.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use orderflow_app::ports::{AppendOutcome, EventStoreError, Position, StreamName};
+use orderflow_app::TraceContext;
+use orderflow_app::ports::{
+    AppendOutcome, EventMetadata, EventStoreError, NewEvent, Position, RecordedEvent, StreamName,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
+use super::recent::RecentEvents;
 use super::rows::unix_nanos;
 use super::unavailable;
 use crate::batch::{self, AppendRequest, PlannedPosition, StoredEventRef};
@@ -37,11 +44,12 @@ pub(crate) enum WriterCommand {
 pub(crate) fn spawn(
     connection: Connection,
     head: watch::Sender<Position>,
+    recent: Arc<RecentEvents>,
 ) -> std::io::Result<mpsc::Sender<WriterCommand>> {
     let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
     std::thread::Builder::new()
         .name("sqlite-event-writer".into())
-        .spawn(move || run(connection, receiver, head))?;
+        .spawn(move || run(connection, receiver, head, &recent))?;
     Ok(sender)
 }
 
@@ -49,6 +57,7 @@ fn run(
     mut connection: Connection,
     mut commands: mpsc::Receiver<WriterCommand>,
     head: watch::Sender<Position>,
+    recent: &RecentEvents,
 ) {
     while let Some(first) = commands.blocking_recv() {
         let mut appends = Vec::new();
@@ -74,13 +83,25 @@ fn run(
             .collect();
         match write_batch(&mut connection, &appends, &checkpoint_values) {
             Ok((outcomes, new_head)) => {
+                let mut committed = Vec::new();
+                let mut replies = Vec::with_capacity(appends.len());
+                for (request, outcome) in appends.into_iter().zip(outcomes) {
+                    if let Ok(written) = &outcome
+                        && !written.deduplicated
+                    {
+                        committed.extend(as_recorded(request.stream, request.events, written));
+                    }
+                    replies.push((request.reply, outcome));
+                }
+                committed.sort_by_key(|event| event.position);
+                recent.extend(committed);
                 head.send_if_modified(|current| {
                     let moved = *current != new_head;
                     *current = new_head;
                     moved
                 });
-                for (request, outcome) in appends.into_iter().zip(outcomes) {
-                    let _ = request.reply.send(outcome);
+                for (reply, outcome) in replies {
+                    let _ = reply.send(outcome);
                 }
                 for (_, _, reply) in checkpoints {
                     let _ = reply.send(Ok(()));
@@ -97,6 +118,47 @@ fn run(
             }
         }
     }
+}
+
+/// A written append's events as a read of the file returns them: the positions and
+/// revisions its outcome ends at, the time and trace context as stored.
+fn as_recorded(
+    stream: StreamName,
+    events: Vec<NewEvent>,
+    written: &AppendOutcome,
+) -> Vec<RecordedEvent> {
+    let count = events.len() as u64;
+    let first_position = written.last_position.value() + 1 - count;
+    let first_revision = written.last_revision + 1 - count;
+    events
+        .into_iter()
+        .zip(0..)
+        .map(|(event, offset)| {
+            let metadata = event.metadata;
+            RecordedEvent {
+                id: event.id,
+                stream: stream.clone(),
+                revision: first_revision + offset,
+                position: Position::new(first_position + offset),
+                event_type: event.event_type,
+                schema_version: event.schema_version,
+                data: event.data,
+                metadata: EventMetadata {
+                    correlation_id: metadata.correlation_id,
+                    causation_id: metadata.causation_id,
+                    user_id: metadata.user_id,
+                    occurred_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_nanos(
+                        metadata.occurred_at,
+                    )))
+                    .unwrap_or(metadata.occurred_at),
+                    trace: TraceContext::from_stored(
+                        metadata.trace.traceparent().map(str::to_owned),
+                        metadata.trace.tracestate().map(str::to_owned),
+                    ),
+                },
+            }
+        })
+        .collect()
 }
 
 type BatchResult = (Vec<Result<AppendOutcome, EventStoreError>>, Position);

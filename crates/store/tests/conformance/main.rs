@@ -33,6 +33,7 @@ macro_rules! every_adapter {
 every_adapter!(
     appending_to_a_new_stream_starts_at_revision_zero,
     events_keep_their_ids_types_bodies_and_metadata,
+    reading_all_just_after_appending_matches_a_read_of_the_storage,
     appending_with_no_stream_to_an_existing_stream_conflicts,
     appending_with_a_stale_exact_revision_conflicts_and_writes_nothing,
     appending_with_any_revision_appends_at_the_end,

@@ -90,6 +90,64 @@ pub async fn events_keep_their_ids_types_bodies_and_metadata(backend: &dyn Backe
     assert_eq!(read.schema_version, 3);
     assert_eq!(read.data, written.data);
     assert_eq!(read.metadata, written.metadata);
+    let followed = store.read_all(Position::START, 10).await.unwrap();
+    assert_eq!(
+        followed,
+        vec![read],
+        "read_all just after the append, as read_stream"
+    );
+}
+
+/// A subscription that follows the head reads what was just committed (an adapter may
+/// answer that from memory); another instance reads the same events from storage. Both
+/// see the same events, field for field.
+pub async fn reading_all_just_after_appending_matches_a_read_of_the_storage(backend: &dyn Backend) {
+    let store = backend.open().await;
+    let mut first = event("OrderCreated");
+    first.metadata.occurred_at =
+        OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_987_654_321)
+            .unwrap()
+            .to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap());
+    first.metadata.trace = orderflow_app::TraceContext::from_stored(
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+        None,
+    );
+    let mut second = event("OrderSubscriptionAdded");
+    second.data =
+        serde_json::json!({ "text": "Grüße \u{1F600}", "price": "12.50", "n": -3, "f": 0.1 });
+    let order = stream("order");
+    store
+        .append(&order, ExpectedRevision::NoStream, vec![first, second])
+        .await
+        .unwrap();
+    let other = stream("order");
+    store
+        .append(
+            &other,
+            ExpectedRevision::NoStream,
+            vec![event("OrderCreated")],
+        )
+        .await
+        .unwrap();
+    let followed_from_start = store.read_all(Position::START, 10).await.unwrap();
+    let followed_from_second = store.read_all(Position::new(1), 10).await.unwrap();
+    let followed_one = store.read_all(Position::new(1), 1).await.unwrap();
+
+    let from_storage = backend
+        .open()
+        .await
+        .read_all(Position::START, 10)
+        .await
+        .unwrap();
+    assert_eq!(from_storage.len(), 3);
+    assert_eq!(followed_from_start, from_storage);
+    assert_eq!(followed_from_second, from_storage[1..]);
+    assert_eq!(followed_one, from_storage[1..2]);
+    assert_eq!(
+        store.read_all(Position::new(3), 10).await.unwrap(),
+        vec![],
+        "nothing after the head"
+    );
 }
 
 pub async fn appending_with_no_stream_to_an_existing_stream_conflicts(backend: &dyn Backend) {
