@@ -200,13 +200,21 @@ fn plan_once(connection: &Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
+    /// The durable writer of a new file holding table `t` with the one row 42.
+    fn writer_of_one_row(scratch: &orderflow_testkit::ScratchPath, table: &str) -> Connection {
+        let writer = open_durable_writer(scratch.path()).unwrap();
+        writer
+            .execute_batch(&format!(
+                "CREATE TABLE t ({table}); INSERT INTO t VALUES (42);"
+            ))
+            .unwrap();
+        writer
+    }
+
     #[tokio::test]
     async fn readers_see_what_the_writer_committed_and_cannot_write() {
         let scratch = orderflow_testkit::ScratchPath::new("shared.sqlite");
-        let writer = open_durable_writer(scratch.path()).unwrap();
-        writer
-            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (42);")
-            .unwrap();
+        let writer = writer_of_one_row(&scratch, "x INTEGER");
         let mode: String = writer
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
@@ -248,10 +256,7 @@ mod tests {
     #[tokio::test]
     async fn a_cached_statement_is_not_recompiled_when_new_values_are_bound() {
         let scratch = orderflow_testkit::ScratchPath::new("plans.sqlite");
-        let writer = open_durable_writer(scratch.path()).unwrap();
-        writer
-            .execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY); INSERT INTO t VALUES (42);")
-            .unwrap();
+        let writer = writer_of_one_row(&scratch, "x INTEGER PRIMARY KEY");
         assert_eq!(recompiles_of_a_limited_read(&writer), 0, "the writer");
         let pool = Arc::new(ReadPool::new(scratch.path().to_owned()));
         let recompiles = pool
