@@ -12,7 +12,11 @@
 //!   written anywhere and everything behaves as before;
 //! - [`TraceContext::continue_in`] makes a span a child of the carried context; an absent or
 //!   malformed context leaves the span where it was (a new root, or a child of the current
-//!   span), so bad input starts a trace instead of failing the work.
+//!   span), so bad input starts a trace instead of failing the work;
+//! - a hop that carries a trace that was not sampled makes no OpenTelemetry span at all
+//!   ([`TraceContext::hop_span`], [`hop_span!`](crate::hop_span)): its span is kept out of
+//!   OpenTelemetry (no `otel.name`) and hands the carried context on unchanged, so under a
+//!   sampling ratio the hops of the traces nobody will see cost only their `tracing` span.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +25,7 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use serde::{Deserialize, Serialize};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::registry::LookupSpan;
 
 /// The header (HTTP, AMQP, hub invocation) and metadata name of the parent span.
 pub const TRACEPARENT: &str = "traceparent";
@@ -115,17 +120,74 @@ impl TraceContext {
     /// a started span keeps its parent.
     pub fn continue_in(&self, span: &tracing::Span) {
         let context = self.extract();
-        if !context.span().span_context().is_valid() {
-            return;
+        if context.span().span_context().is_valid() {
+            continue_in(span, context);
         }
-        if let Err(error) = span.set_parent(context) {
-            tracing::debug!(%error, "trace context not continued");
+    }
+
+    /// The span of a hop that carries this context in: `traced()` (a span named for
+    /// OpenTelemetry), made a child of this context; or, when this context names a trace
+    /// that was not sampled, `untraced()` (the same span without `otel.name`), which hands
+    /// this context on unchanged ([`TraceContext::of_span`] of it, or of any span inside
+    /// it, is this context). Nothing of an unsampled trace then reaches OpenTelemetry: no
+    /// span data is made, sampled or dropped. [`hop_span!`](crate::hop_span) writes both
+    /// spans from one field list.
+    pub fn hop_span(
+        &self,
+        traced: impl FnOnce() -> tracing::Span,
+        untraced: impl FnOnce() -> tracing::Span,
+    ) -> tracing::Span {
+        if self.traceparent.is_none() {
+            return traced();
         }
+        let context = self.extract();
+        let carried = context.span().span_context().clone();
+        if carried.is_valid() && !carried.is_sampled() {
+            let span = untraced();
+            span.with_subscriber(|(id, dispatch)| {
+                let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>();
+                let span = registry.and_then(|registry| LookupSpan::span(registry, id));
+                if let Some(span) = span {
+                    span.extensions_mut().replace(CarriedContext(context));
+                }
+            });
+            return span;
+        }
+        let span = traced();
+        if carried.is_valid() {
+            continue_in(&span, context);
+        }
+        span
     }
 
     fn extract(&self) -> opentelemetry::Context {
         TraceContextPropagator::new().extract(self)
     }
+}
+
+fn continue_in(span: &tracing::Span, context: opentelemetry::Context) {
+    if let Err(error) = span.set_parent(context) {
+        tracing::debug!(%error, "trace context not continued");
+    }
+}
+
+/// The context an untraced hop carries on (see [`TraceContext::hop_span`]), kept in its
+/// span's extensions.
+struct CarriedContext(opentelemetry::Context);
+
+/// The span of a hop that carries a trace context in (see [`TraceContext::hop_span`]), at
+/// info level: `hop_span!(carried, "name", otel.name = %name, otel.kind = "kind", fields…)`
+/// makes the span with every field when the carried trace is sampled (or there is none),
+/// and without `otel.name` and `otel.kind` when it is not.
+#[macro_export]
+macro_rules! hop_span {
+    ($carried:expr, $name:literal, otel.name = % $otel_name:expr, otel.kind = $kind:literal $(, $($field:tt)*)?) => {
+        $crate::TraceContext::hop_span(
+            $carried,
+            || ::tracing::info_span!($name, otel.name = %$otel_name, otel.kind = $kind $(, $($field)*)?),
+            || ::tracing::info_span!($name $(, $($field)*)?),
+        )
+    };
 }
 
 /// The propagator reads the two fields where they are, without copying them.
@@ -169,15 +231,22 @@ impl Injector for Written {
 /// The OpenTelemetry context of the innermost traced span among `id` and its ancestors, as
 /// `dispatch` records them; `None` when none of them is traced (or the subscriber keeps no
 /// span registry). A span the OpenTelemetry layer's filter keeps out has no context of its
-/// own, and is skipped.
+/// own, and is skipped, unless it is a hop of an unsampled trace: then its context is the
+/// one it carries on ([`TraceContext::hop_span`]).
 pub fn nearest_traced_context(
     dispatch: &tracing::Dispatch,
     id: &tracing::span::Id,
 ) -> Option<opentelemetry::Context> {
     let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
-    let span = tracing_subscriber::registry::LookupSpan::span(registry, id)?;
-    span.scope()
-        .find_map(|enclosing| tracing_opentelemetry::get_otel_context(&enclosing.id(), dispatch))
+    let span = LookupSpan::span(registry, id)?;
+    span.scope().find_map(|enclosing| {
+        tracing_opentelemetry::get_otel_context(&enclosing.id(), dispatch).or_else(|| {
+            let extensions = enclosing.extensions();
+            extensions
+                .get::<CarriedContext>()
+                .map(|carried| carried.0.clone())
+        })
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! W3C Trace Context on every HTTP request: the server span of a request continues the
 //! client's `traceparent` (and `tracestate`) when it sent a valid one, and starts a trace
 //! when it did not; what the request does (the mediator, the events it appends, the
-//! messages it sends) runs inside that span, so it all joins one trace.
+//! messages it sends) runs inside that span, so it all joins one trace. A client's trace
+//! that is not sampled (flags `00`) gets no server span of ours: the request's span is kept
+//! out of OpenTelemetry and hands the client's context on as it came.
 //!
 //! Guarantees: applied like [`crate::record_request`], as a layer of the merged router of
 //! every command, so every request is covered (unmatched ones too); a malformed
@@ -27,22 +29,22 @@ pub async fn trace_request(request: Request, next: Next) -> Response {
         Some(route) => format!("{} {route}", request.method()),
         None => request.method().to_string(),
     };
-    let span = tracing::info_span!(
+    let carried = TraceContext::from_headers(|name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    });
+    let span = orderflow_app::hop_span!(
+        &carried,
         "HTTP request",
-        otel.name = name,
+        otel.name = %name,
         otel.kind = "server",
         http.request.method = %request.method(),
         http.route = route,
         url.path = %request.uri().path(),
         http.response.status_code = Empty,
     );
-    TraceContext::from_headers(|name| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-    })
-    .continue_in(&span);
     let response = next.run(request).instrument(span.clone()).await;
     span.record("http.response.status_code", response.status().as_u16());
     response

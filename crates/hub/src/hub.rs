@@ -204,9 +204,10 @@ impl PushHub {
         let slot = self.inner.pending_acknowledgements.take();
         // A child of the current span (the relayed delivery's), open until the
         // connection answers; its context travels in the invocation's headers.
-        let span = tracing::info_span!(
+        let span = orderflow_app::hop_span!(
+            &TraceContext::current(),
             "push to connection",
-            otel.name = "PushUpdate",
+            otel.name = %"PushUpdate",
             otel.kind = "producer",
             connection = %connection.id.connection_id,
         );

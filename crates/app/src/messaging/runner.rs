@@ -86,8 +86,12 @@ pub async fn run_staged_consumer<H: StagedHandler>(
         let mut claims = Vec::new();
         let mut next = Some(first);
         while let Some(delivery) = next.take() {
-            let span = handler.span(&queue, &delivery);
-            delivery.message.trace_context().continue_in(&span);
+            // The handler's span, continuing the message's trace; for a trace that was not
+            // sampled, an untraced one that hands its context on.
+            let span = delivery.message.trace_context().hop_span(
+                || handler.span(&queue, &delivery),
+                || tracing::info_span!("handle message", %queue, message_id = %delivery.message.id),
+            );
             match seen.claim(&delivery) {
                 Some(claim) => {
                     batch.push(Received { delivery, span });

@@ -13,19 +13,18 @@ use crate::TraceContext;
 use crate::ports::RecordedEvent;
 
 /// A span for `subscription` handling `event`, continuing the trace of the work that
-/// appended it (the event's `traceparent`). Handlers hold it until the event's effect is
+/// appended it (the event's `traceparent`; untraced if that trace was not sampled). Handlers hold it until the event's effect is
 /// durable, and what they publish for the event carries its context.
 fn event_span(subscription: &str, event: &RecordedEvent) -> tracing::Span {
-    let span = tracing::info_span!(
+    crate::hop_span!(
+        &event.metadata.trace,
         "handle event",
         otel.name = %format_args!("{subscription} {}", event.event_type),
         otel.kind = "consumer",
         subscription,
         event_type = %event.event_type,
         position = event.position.value(),
-    );
-    event.metadata.trace.continue_in(&span);
-    span
+    )
 }
 
 /// The spans of one batch: ask [`EventSpans::span_for`] for each event (in the batch's

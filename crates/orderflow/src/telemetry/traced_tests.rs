@@ -57,3 +57,104 @@ fn an_untraced_span_hands_on_its_traced_ancestors_context() {
         assert_ne!(next, of_hop, "the traced span is a span of its own");
     });
 }
+
+/// A trace's `traceparent`, its sampled flag on (`01`) or off (`00`).
+fn carried(sampled: bool) -> TraceContext {
+    let flags = if sampled { "01" } else { "00" };
+    TraceContext::from_stored(
+        Some(format!(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}"
+        )),
+        None,
+    )
+}
+
+/// Every span the provider ended, as the exporter would get it.
+#[derive(Debug, Default, Clone)]
+struct Ended(std::sync::Arc<std::sync::Mutex<Vec<opentelemetry_sdk::trace::SpanData>>>);
+
+impl opentelemetry_sdk::trace::SpanProcessor for Ended {
+    fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+
+    fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+        self.0.lock().unwrap().push(span);
+    }
+
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(
+        &self,
+        _: std::time::Duration,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// [`traced`], with the spans ended meanwhile.
+fn traced_and_ended<T>(work: impl FnOnce() -> T) -> (T, Vec<opentelemetry_sdk::trace::SpanData>) {
+    let ended = Ended::default();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(ended.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(traces_layer(provider.tracer("test")))
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
+    let result = tracing::subscriber::with_default(subscriber, work);
+    let spans = std::mem::take(&mut *ended.0.lock().unwrap());
+    (result, spans)
+}
+
+#[test]
+fn a_hop_of_an_unsampled_trace_makes_no_span_and_hands_the_context_on_unchanged() {
+    let unsampled = carried(false);
+    let ((of_hop, inside, of_next), ended) = traced_and_ended(|| {
+        let hop = orderflow_app::hop_span!(
+            &unsampled,
+            "hop",
+            otel.name = %"hop",
+            otel.kind = "consumer",
+            n = 1,
+        );
+        hop.in_scope(|| {
+            let detail = tracing::info_span!("detail");
+            let next = orderflow_app::hop_span!(
+                &TraceContext::current(),
+                "next",
+                otel.name = %"next",
+                otel.kind = "producer",
+            );
+            (
+                TraceContext::of_span(&hop),
+                TraceContext::of_span(&detail),
+                TraceContext::of_span(&next),
+            )
+        })
+    });
+    assert_eq!(of_hop, unsampled, "no span id of its own is minted");
+    assert_eq!(inside, unsampled);
+    assert_eq!(of_next, unsampled, "the next hop carries it on too");
+    assert!(ended.is_empty());
+}
+
+#[test]
+fn a_hop_of_a_sampled_trace_is_a_traced_child_of_it() {
+    let sampled = carried(true);
+    let (of_hop, ended) = traced_and_ended(|| {
+        let hop = orderflow_app::hop_span!(
+            &sampled,
+            "hop",
+            otel.name = %"hop",
+            otel.kind = "consumer",
+        );
+        TraceContext::of_span(&hop)
+    });
+    assert_eq!(of_hop.trace_id(), sampled.trace_id());
+    assert_ne!(of_hop, sampled, "a span of its own");
+    let [span] = ended.as_slice() else {
+        panic!("one span ended: {ended:?}");
+    };
+    assert_eq!(span.name, "hop");
+    assert_eq!(span.parent_span_id.to_string(), "00f067aa0ba902b7");
+}

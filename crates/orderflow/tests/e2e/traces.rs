@@ -6,7 +6,8 @@
 //! are in that one trace; the confirm's span has descendants in the push publisher, the hub's
 //! relay and the push to alice's connection, each the child of the one before, and the
 //! `PushUpdate` frame a raw WebSocket client receives carries that push span's
-//! `traceparent` in its `headers` (JSON hub protocol). Seed 002:
+//! `traceparent` in its `headers` (JSON hub protocol); a confirm whose client did not sample
+//! its trace reaches the wire with the client's `traceparent` unchanged. Seed 002:
 //! `POST /api/orders` on the gateway continues into the order service's command consumer.
 
 use std::collections::HashMap;
@@ -31,6 +32,8 @@ use crate::support::{ServerMode, confirm_order, http, password_token};
 /// The client's span: its trace must be continued by `POST /orders`.
 const CLIENT_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN_ID: &str = "00f067aa0ba902b7";
+/// A trace a client started and did not sample (flags `00`).
+const UNSAMPLED_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 
 /// How long the spans of one flow may take to arrive.
 const ARRIVAL: Duration = Duration::from_secs(30);
@@ -348,6 +351,35 @@ async fn one_trace_runs_from_the_request_to_the_push_across_processes() {
         (pushed.trace_id.as_str(), pushed.parent_span_id.as_str()),
         (confirm.trace_id.as_str(), relayed.span_id.as_str()),
         "the invocation's traceparent is its PushUpdate span, a child of the relay's"
+    );
+
+    // A trace the client did not sample: no hop makes a span of it, and its context travels
+    // on unchanged, through the orders service, the broker and the hub, to the push's headers.
+    let unsampled = format!("00-{UNSAMPLED_TRACE_ID}-{CLIENT_SPAN_ID}-00");
+    let second = http()
+        .post(orders.url("/orders"))
+        .bearer_auth(&alice)
+        .json(&json!({"currency":"EUR","items":[{"sku":"SKU-3","name":"Cocoa","quantity":1,"unitPrice":"3.00"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 201);
+    let second: serde_json::Value = second.json().await.unwrap();
+    let confirmed_unsampled = http()
+        .post(orders.url(&format!(
+            "/orders/{}/confirm",
+            second["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&admin)
+        .header("traceparent", &unsampled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed_unsampled.status(), 200);
+    let pushed_unsampled = wire.push_of_type("order-confirmed").await;
+    assert_eq!(
+        pushed_unsampled["headers"]["traceparent"], unsampled,
+        "an unsampled trace is handed on as the client sent it, with no span of ours in it"
     );
 
     // Seed 002: the gateway's request/response over the bus joins the gateway's trace.
