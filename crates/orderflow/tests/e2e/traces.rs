@@ -27,7 +27,7 @@ use prost::Message as _;
 use serde_json::json;
 
 use crate::raw_hub::RawHubClient;
-use crate::support::{ServerMode, confirm_order, http, password_token};
+use crate::support::{ServerMode, confirm_order, http, password_token, place_order};
 
 /// The client's span: its trace must be continued by `POST /orders`.
 const CLIENT_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -356,15 +356,7 @@ async fn one_trace_runs_from_the_request_to_the_push_across_processes() {
     // A trace the client did not sample: no hop makes a span of it, and its context travels
     // on unchanged, through the orders service, the broker and the hub, to the push's headers.
     let unsampled = format!("00-{UNSAMPLED_TRACE_ID}-{CLIENT_SPAN_ID}-00");
-    let second = http()
-        .post(orders.url("/orders"))
-        .bearer_auth(&alice)
-        .json(&json!({"currency":"EUR","items":[{"sku":"SKU-3","name":"Cocoa","quantity":1,"unitPrice":"3.00"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(second.status(), 201);
-    let second: serde_json::Value = second.json().await.unwrap();
+    let (second, _) = place_order(&orders.url(""), &alice).await;
     let confirmed_unsampled = http()
         .post(orders.url(&format!(
             "/orders/{}/confirm",
