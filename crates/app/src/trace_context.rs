@@ -145,6 +145,10 @@ impl TraceContext {
         if carried.is_valid() && !carried.is_sampled() {
             let span = untraced();
             span.with_subscriber(|(id, dispatch)| {
+                // Handed on only where traces are recorded, as a traced hop's would be.
+                if dispatch.downcast_ref::<TracedSpans>().is_none() {
+                    return;
+                }
                 let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>();
                 let span = registry.and_then(|registry| LookupSpan::span(registry, id));
                 if let Some(span) = span {
@@ -174,6 +178,48 @@ fn continue_in(span: &tracing::Span, context: opentelemetry::Context) {
 /// The context an untraced hop carries on (see [`TraceContext::hop_span`]), kept in its
 /// span's extensions.
 struct CarriedContext(opentelemetry::Context);
+
+/// The spans OpenTelemetry traces: orderflow's own spans at info and above that name
+/// themselves for it (`otel.name`), one per hop; the others (correlation, mediator,
+/// adapters) only scope log lines. The binary installs it as the OpenTelemetry layer's
+/// filter, and its presence in the subscriber is how [`TraceContext::hop_span`] knows that
+/// traces are recorded: without it (export off) an unsampled context is not handed on,
+/// just as no sampled one is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracedSpans;
+
+impl TracedSpans {
+    /// The field by which a span names itself for OpenTelemetry, and asks to be traced.
+    pub const OTEL_NAME: &'static str = "otel.name";
+
+    fn traces(metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.is_span()
+            && *metadata.level() <= tracing::Level::INFO
+            && metadata.target().starts_with("orderflow")
+            && metadata.fields().field(Self::OTEL_NAME).is_some()
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for TracedSpans {
+    fn enabled(
+        &self,
+        metadata: &tracing::Metadata<'_>,
+        _: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        Self::traces(metadata)
+    }
+
+    fn callsite_enabled(
+        &self,
+        metadata: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if Self::traces(metadata) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+}
 
 /// The span of a hop that carries a trace context in (see [`TraceContext::hop_span`]), at
 /// info level: `hop_span!(carried, "name", otel.name = %name, otel.kind = "kind", fields…)`
@@ -274,6 +320,23 @@ mod tests {
     fn without_an_opentelemetry_layer_a_span_has_no_context() {
         let span = tracing::info_span!("untraced");
         assert!(TraceContext::of_span(&span).is_none());
+    }
+
+    #[test]
+    fn without_an_opentelemetry_layer_an_unsampled_context_is_not_handed_on() {
+        let unsampled = TraceContext::from_stored(
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00".into()),
+            None,
+        );
+        let subscriber = tracing_subscriber::registry();
+        tracing::subscriber::with_default(subscriber, || {
+            let hop =
+                crate::hop_span!(&unsampled, "hop", otel.name = %"hop", otel.kind = "consumer");
+            assert!(
+                TraceContext::of_span(&hop).is_none(),
+                "as with a sampled one"
+            );
+        });
     }
 
     #[test]

@@ -17,17 +17,12 @@ mod log_ids;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::Level;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
 pub use export::{ExportSettings, ExportSettingsError};
-
-/// The field by which a span names itself for OpenTelemetry, and asks to be traced.
-const OTEL_NAME: &str = "otel.name";
 
 /// The tracer provider, to flush and stop when the process ends.
 #[derive(Debug)]
@@ -112,17 +107,13 @@ pub fn subscriber(
 /// overhead"). A traced span inside untraced ones is the child of the nearest traced
 /// ancestor, and what is handed on from an untraced span is that ancestor's context
 /// ([`orderflow_app::TraceContext::of_span`]). Log events stay in the logs (with the trace
-/// ids) and are not copied into the spans, which would multiply what is exported.
+/// ids) and are not copied into the spans, which would multiply what is exported. The
+/// filter ([`orderflow_app::TracedSpans`]) also tells the hops that traces are recorded, so
+/// an unsampled trace's context is handed on ([`orderflow_app::TraceContext::hop_span`]).
 fn traces_layer<S>(tracer: opentelemetry_sdk::trace::Tracer) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
-    let traced = filter::filter_fn(|metadata| {
-        metadata.is_span()
-            && *metadata.level() <= Level::INFO
-            && metadata.target().starts_with("orderflow")
-            && metadata.fields().field(OTEL_NAME).is_some()
-    });
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
@@ -134,7 +125,7 @@ where
         // never from OpenTelemetry's thread-local current context, so it need not be
         // swapped in on every poll either.
         .with_context_activation(false)
-        .with_filter(traced)
+        .with_filter(orderflow_app::TracedSpans)
 }
 
 #[cfg(test)]
