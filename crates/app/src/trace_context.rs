@@ -190,7 +190,7 @@ pub struct TracedSpans;
 
 impl TracedSpans {
     /// The field by which a span names itself for OpenTelemetry, and asks to be traced.
-    pub const OTEL_NAME: &'static str = "otel.name";
+    const OTEL_NAME: &'static str = "otel.name";
 
     fn traces(metadata: &tracing::Metadata<'_>) -> bool {
         metadata.is_span()

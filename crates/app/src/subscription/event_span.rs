@@ -13,8 +13,9 @@ use crate::TraceContext;
 use crate::ports::RecordedEvent;
 
 /// A span for `subscription` handling `event`, continuing the trace of the work that
-/// appended it (the event's `traceparent`; untraced if that trace was not sampled). Handlers hold it until the event's effect is
-/// durable, and what they publish for the event carries its context.
+/// appended it (the event's `traceparent`; untraced if that trace was not sampled).
+/// Handlers hold it until the event's effect is durable, and what they publish for the
+/// event carries its context.
 fn event_span(subscription: &str, event: &RecordedEvent) -> tracing::Span {
     crate::hop_span!(
         &event.metadata.trace,

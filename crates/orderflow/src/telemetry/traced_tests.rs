@@ -12,11 +12,7 @@ use super::*;
 /// Runs `work` with the traces layer, exporting nowhere, beside a log layer that wants
 /// every span (as the logs at info do), writing nowhere.
 fn traced<T>(work: impl FnOnce() -> T) -> T {
-    let provider = SdkTracerProvider::builder().build();
-    let subscriber = tracing_subscriber::registry()
-        .with(traces_layer(provider.tracer("test")))
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
-    tracing::subscriber::with_default(subscriber, work)
+    traced_and_ended(work).0
 }
 
 #[test]
@@ -92,7 +88,7 @@ impl opentelemetry_sdk::trace::SpanProcessor for Ended {
     }
 }
 
-/// [`traced`], with the spans ended meanwhile.
+/// [`traced`], with the spans ended meanwhile (kept by the provider, exported nowhere).
 fn traced_and_ended<T>(work: impl FnOnce() -> T) -> (T, Vec<opentelemetry_sdk::trace::SpanData>) {
     let ended = Ended::default();
     let provider = SdkTracerProvider::builder()

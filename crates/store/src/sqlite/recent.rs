@@ -46,6 +46,9 @@ impl RecentEvents {
         let Some(first) = committed.first().map(|event| event.position.value()) else {
             return;
         };
+        if self.capacity == 0 {
+            return;
+        }
         let gap_free = committed
             .iter()
             .enumerate()
@@ -66,9 +69,7 @@ impl RecentEvents {
             if run.len() == self.capacity {
                 run.pop_front();
             }
-            if self.capacity > 0 {
-                run.push_back(Arc::new(event));
-            }
+            run.push_back(Arc::new(event));
         }
     }
 
