@@ -224,14 +224,16 @@ impl<S> tracing_subscriber::layer::Filter<S> for TracedSpans {
 /// The span of a hop that carries a trace context in (see [`TraceContext::hop_span`]), at
 /// info level: `hop_span!(carried, "name", otel.name = %name, otel.kind = "kind", fields…)`
 /// makes the span with every field when the carried trace is sampled (or there is none),
-/// and without `otel.name` and `otel.kind` when it is not.
+/// and, when it is not, without `otel.name` and `otel.kind` but with the same name as
+/// `hop`, so its log lines still say which hop they come from. A hop's fields need not
+/// repeat what its name says: each is one more attribute on every exported span.
 #[macro_export]
 macro_rules! hop_span {
     ($carried:expr, $name:literal, otel.name = % $otel_name:expr, otel.kind = $kind:literal $(, $($field:tt)*)?) => {
         $crate::TraceContext::hop_span(
             $carried,
             || ::tracing::info_span!($name, otel.name = %$otel_name, otel.kind = $kind $(, $($field)*)?),
-            || ::tracing::info_span!($name $(, $($field)*)?),
+            || ::tracing::info_span!($name, hop = %$otel_name $(, $($field)*)?),
         )
     };
 }

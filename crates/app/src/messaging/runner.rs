@@ -90,7 +90,13 @@ pub async fn run_staged_consumer<H: StagedHandler>(
             // sampled, an untraced one that hands its context on.
             let span = delivery.message.trace_context().hop_span(
                 || handler.span(&queue, &delivery),
-                || tracing::info_span!("handle message", %queue, message_id = %delivery.message.id),
+                || {
+                    tracing::info_span!(
+                        "handle message",
+                        hop = %format_args!("{queue} {}", delivery.message.kind),
+                        message_id = %delivery.message.id,
+                    )
+                },
             );
             match seen.claim(&delivery) {
                 Some(claim) => {

@@ -94,8 +94,6 @@ pub trait StagedHandler: Send + Sync + 'static {
             "handle message",
             otel.name = %format_args!("{queue} {}", message.kind),
             otel.kind = "consumer",
-            queue,
-            message_kind = %message.kind,
             message_id = %message.id,
         )
     }

@@ -22,8 +22,6 @@ fn event_span(subscription: &str, event: &RecordedEvent) -> tracing::Span {
         "handle event",
         otel.name = %format_args!("{subscription} {}", event.event_type),
         otel.kind = "consumer",
-        subscription,
-        event_type = %event.event_type,
         position = event.position.value(),
     )
 }

@@ -154,3 +154,76 @@ fn a_hop_of_a_sampled_trace_is_a_traced_child_of_it() {
     assert_eq!(span.name, "hop");
     assert_eq!(span.parent_span_id.to_string(), "00f067aa0ba902b7");
 }
+
+#[test]
+fn an_exported_hop_carries_its_own_fields_and_nothing_else() {
+    let ((), ended) = traced_and_ended(|| {
+        let hop = orderflow_app::hop_span!(
+            &TraceContext::none(),
+            "hop",
+            otel.name = %"search OrderCreated",
+            otel.kind = "consumer",
+            position = 7,
+        );
+        hop.in_scope(|| {});
+    });
+    let [span] = ended.as_slice() else {
+        panic!("one span ended: {ended:?}");
+    };
+    let keys: Vec<&str> = span
+        .attributes
+        .iter()
+        .map(|attribute| attribute.key.as_str())
+        .collect();
+    // No `target`, thread or code location: each would be on every span exported.
+    assert_eq!(keys, ["position"]);
+}
+
+#[test]
+fn an_untraced_hop_still_names_itself_in_its_log_lines() {
+    let unsampled = carried(false);
+    let line = logged_within(|| {
+        orderflow_app::hop_span!(
+            &unsampled,
+            "handle event",
+            otel.name = %"search OrderCreated",
+            otel.kind = "consumer",
+            position = 7,
+        )
+    });
+    assert!(line.contains("hop=search OrderCreated"), "{line}");
+    assert!(line.contains("position=7"), "{line}");
+}
+
+/// The text log line of an event logged inside the span `span` makes.
+fn logged_within(span: impl FnOnce() -> tracing::Span) -> String {
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writer = {
+        let written = written.clone();
+        move || Lines(written.clone())
+    };
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(writer),
+    );
+    tracing::subscriber::with_default(subscriber, || {
+        let _entered = span().entered();
+        tracing::info!("handled");
+    });
+    String::from_utf8(written.lock().unwrap().clone()).unwrap()
+}
+
+/// A log writer into shared memory.
+struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
