@@ -28,4 +28,4 @@ pub mod trace_context;
 pub use context::{Actor, IdempotencyKey, RequestContext};
 pub use error::AppError;
 pub use mediator::{Handle, Mediator, Request};
-pub use trace_context::{TraceContext, TracedSpans, nearest_traced_context};
+pub use trace_context::{TraceContext, TracedSpans, UntracedHops, nearest_traced_context};

@@ -200,6 +200,48 @@ impl TracedSpans {
     }
 }
 
+/// The untraced hops ([`TraceContext::hop_span`] of an unsampled trace: the span without
+/// `otel.name`, with a `hop` field): where traces are recorded, the binary installs a layer
+/// that does nothing else with this filter, so such a span exists whatever the log level
+/// and can hand its carried context on. Without it, with logs above info (`RUST_LOG=warn`)
+/// no layer would want the span, it would not exist, and each later hop would start a trace
+/// of its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UntracedHops;
+
+impl UntracedHops {
+    /// The field an untraced hop names itself by ([`hop_span!`](crate::hop_span)).
+    const HOP: &'static str = "hop";
+
+    fn keeps(metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.is_span()
+            && *metadata.level() <= tracing::Level::INFO
+            && metadata.target().starts_with("orderflow")
+            && metadata.fields().field(Self::HOP).is_some()
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for UntracedHops {
+    fn enabled(
+        &self,
+        metadata: &tracing::Metadata<'_>,
+        _: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        Self::keeps(metadata)
+    }
+
+    fn callsite_enabled(
+        &self,
+        metadata: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if Self::keeps(metadata) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+}
+
 impl<S> tracing_subscriber::layer::Filter<S> for TracedSpans {
     fn enabled(
         &self,
@@ -225,7 +267,8 @@ impl<S> tracing_subscriber::layer::Filter<S> for TracedSpans {
 /// info level: `hop_span!(carried, "name", otel.name = %name, otel.kind = "kind", fields…)`
 /// makes the span with every field when the carried trace is sampled (or there is none),
 /// and, when it is not, without `otel.name` and `otel.kind` but with the same name as
-/// `hop`, so its log lines still say which hop they come from. A hop's fields need not
+/// `hop`, so its log lines still say which hop they come from (and [`UntracedHops`] keeps
+/// it). A hop's fields need not
 /// repeat what its name says: each is one more attribute on every exported span.
 #[macro_export]
 macro_rules! hop_span {

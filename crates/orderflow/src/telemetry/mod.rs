@@ -18,7 +18,7 @@ mod log_ids;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Identity, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
@@ -109,7 +109,8 @@ pub fn subscriber(
 /// ([`orderflow_app::TraceContext::of_span`]). Log events stay in the logs (with the trace
 /// ids) and are not copied into the spans, which would multiply what is exported. The
 /// filter ([`orderflow_app::TracedSpans`]) also tells the hops that traces are recorded, so
-/// an unsampled trace's context is handed on ([`orderflow_app::TraceContext::hop_span`]).
+/// an unsampled trace's context is handed on ([`orderflow_app::TraceContext::hop_span`]),
+/// by a span that [`orderflow_app::UntracedHops`] keeps in being.
 fn traces_layer<S>(tracer: opentelemetry_sdk::trace::Tracer) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
@@ -129,6 +130,9 @@ where
         // swapped in on every poll either.
         .with_context_activation(false)
         .with_filter(orderflow_app::TracedSpans)
+        // Keeps the hops of unsampled traces in being, whatever the log level, to hand
+        // their context on; OpenTelemetry never sees them.
+        .and_then(Identity::new().with_filter(orderflow_app::UntracedHops))
 }
 
 #[cfg(test)]

@@ -227,3 +227,27 @@ impl std::io::Write for Lines {
         Ok(())
     }
 }
+
+#[test]
+fn an_unsampled_context_is_handed_on_whatever_the_log_level() {
+    let unsampled = carried(false);
+    let provider = SdkTracerProvider::builder().build();
+    // Logs at warn: no log layer wants an info span.
+    let subscriber = tracing_subscriber::registry()
+        .with(traces_layer(provider.tracer("test")))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::sink)
+                .with_filter(EnvFilter::new("warn")),
+        );
+    let handed_on = tracing::subscriber::with_default(subscriber, || {
+        let hop = orderflow_app::hop_span!(
+            &unsampled,
+            "hop",
+            otel.name = %"hop",
+            otel.kind = "consumer",
+        );
+        TraceContext::of_span(&hop)
+    });
+    assert_eq!(handed_on, unsampled);
+}
