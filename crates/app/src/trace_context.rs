@@ -188,18 +188,6 @@ struct CarriedContext(opentelemetry::Context);
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TracedSpans;
 
-impl TracedSpans {
-    /// The field by which a span names itself for OpenTelemetry, and asks to be traced.
-    const OTEL_NAME: &'static str = "otel.name";
-
-    fn traces(metadata: &tracing::Metadata<'_>) -> bool {
-        metadata.is_span()
-            && *metadata.level() <= tracing::Level::INFO
-            && metadata.target().starts_with("orderflow")
-            && metadata.fields().field(Self::OTEL_NAME).is_some()
-    }
-}
-
 /// The untraced hops ([`TraceContext::hop_span`] of an unsampled trace: the span without
 /// `otel.name`, with a `hop` field): where traces are recorded, the binary installs a layer
 /// that does nothing else with this filter, so such a span exists whatever the log level
@@ -209,59 +197,50 @@ impl TracedSpans {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UntracedHops;
 
-impl UntracedHops {
-    /// The field an untraced hop names itself by ([`hop_span!`](crate::hop_span)).
-    const HOP: &'static str = "hop";
-
-    fn keeps(metadata: &tracing::Metadata<'_>) -> bool {
-        metadata.is_span()
-            && *metadata.level() <= tracing::Level::INFO
-            && metadata.target().starts_with("orderflow")
-            && metadata.fields().field(Self::HOP).is_some()
-    }
+/// An orderflow span at info or above with a field named `field`.
+fn orderflow_info_span_with(metadata: &tracing::Metadata<'_>, field: &str) -> bool {
+    metadata.is_span()
+        && *metadata.level() <= tracing::Level::INFO
+        && metadata.target().starts_with("orderflow")
+        && metadata.fields().field(field).is_some()
 }
 
-impl<S> tracing_subscriber::layer::Filter<S> for UntracedHops {
-    fn enabled(
-        &self,
-        metadata: &tracing::Metadata<'_>,
-        _: &tracing_subscriber::layer::Context<'_, S>,
-    ) -> bool {
-        Self::keeps(metadata)
-    }
-
-    fn callsite_enabled(
-        &self,
-        metadata: &'static tracing::Metadata<'static>,
-    ) -> tracing::subscriber::Interest {
-        if Self::keeps(metadata) {
-            tracing::subscriber::Interest::always()
-        } else {
-            tracing::subscriber::Interest::never()
+/// A per-layer filter that wants orderflow's spans at info and above with the field
+/// `$field`, decided once per callsite.
+macro_rules! span_filter {
+    ($($filter:ty => $field:literal),+) => {$(
+        impl $filter {
+            fn selects(metadata: &tracing::Metadata<'_>) -> bool {
+                orderflow_info_span_with(metadata, $field)
+            }
         }
-    }
-}
 
-impl<S> tracing_subscriber::layer::Filter<S> for TracedSpans {
-    fn enabled(
-        &self,
-        metadata: &tracing::Metadata<'_>,
-        _: &tracing_subscriber::layer::Context<'_, S>,
-    ) -> bool {
-        Self::traces(metadata)
-    }
+        impl<S> tracing_subscriber::layer::Filter<S> for $filter {
+            fn enabled(
+                &self,
+                metadata: &tracing::Metadata<'_>,
+                _: &tracing_subscriber::layer::Context<'_, S>,
+            ) -> bool {
+                Self::selects(metadata)
+            }
 
-    fn callsite_enabled(
-        &self,
-        metadata: &'static tracing::Metadata<'static>,
-    ) -> tracing::subscriber::Interest {
-        if Self::traces(metadata) {
-            tracing::subscriber::Interest::always()
-        } else {
-            tracing::subscriber::Interest::never()
+            fn callsite_enabled(
+                &self,
+                metadata: &'static tracing::Metadata<'static>,
+            ) -> tracing::subscriber::Interest {
+                if Self::selects(metadata) {
+                    tracing::subscriber::Interest::always()
+                } else {
+                    tracing::subscriber::Interest::never()
+                }
+            }
         }
-    }
+    )+};
 }
+
+// The field by which a span names itself for OpenTelemetry, and asks to be traced; the
+// field an untraced hop names itself by ([`hop_span!`](crate::hop_span)).
+span_filter!(TracedSpans => "otel.name", UntracedHops => "hop");
 
 /// The span of a hop that carries a trace context in (see [`TraceContext::hop_span`]), at
 /// info level: `hop_span!(carried, "name", otel.name = %name, otel.kind = "kind", fields…)`

@@ -134,18 +134,15 @@ fn a_hop_of_an_unsampled_trace_makes_no_span_and_hands_the_context_on_unchanged(
     assert!(ended.is_empty());
 }
 
+/// A consumer's hop named `hop`, carrying `carried` in.
+fn hop_carrying(carried: &TraceContext) -> tracing::Span {
+    orderflow_app::hop_span!(carried, "hop", otel.name = %"hop", otel.kind = "consumer")
+}
+
 #[test]
 fn a_hop_of_a_sampled_trace_is_a_traced_child_of_it() {
     let sampled = carried(true);
-    let (of_hop, ended) = traced_and_ended(|| {
-        let hop = orderflow_app::hop_span!(
-            &sampled,
-            "hop",
-            otel.name = %"hop",
-            otel.kind = "consumer",
-        );
-        TraceContext::of_span(&hop)
-    });
+    let (of_hop, ended) = traced_and_ended(|| TraceContext::of_span(&hop_carrying(&sampled)));
     assert_eq!(of_hop.trace_id(), sampled.trace_id());
     assert_ne!(of_hop, sampled, "a span of its own");
     let [span] = ended.as_slice() else {
@@ -241,13 +238,7 @@ fn an_unsampled_context_is_handed_on_whatever_the_log_level() {
                 .with_filter(EnvFilter::new("warn")),
         );
     let handed_on = tracing::subscriber::with_default(subscriber, || {
-        let hop = orderflow_app::hop_span!(
-            &unsampled,
-            "hop",
-            otel.name = %"hop",
-            otel.kind = "consumer",
-        );
-        TraceContext::of_span(&hop)
+        TraceContext::of_span(&hop_carrying(&unsampled))
     });
     assert_eq!(handed_on, unsampled);
 }
