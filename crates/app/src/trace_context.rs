@@ -16,7 +16,8 @@
 //! - a hop that carries a trace that was not sampled makes no OpenTelemetry span at all
 //!   ([`TraceContext::hop_span`], [`hop_span!`](crate::hop_span)): its span is kept out of
 //!   OpenTelemetry (no `otel.name`) and hands the carried context on unchanged, so under a
-//!   sampling ratio the hops of the traces nobody will see cost only their `tracing` span.
+//!   sampling ratio the hops of the traces nobody will see cost only their `tracing` span,
+//!   which [`UntracedHops`] keeps in being whatever the log level.
 
 use std::collections::BTreeMap;
 
@@ -247,8 +248,8 @@ span_filter!(TracedSpans => "otel.name", UntracedHops => "hop");
 /// makes the span with every field when the carried trace is sampled (or there is none),
 /// and, when it is not, without `otel.name` and `otel.kind` but with the same name as
 /// `hop`, so its log lines still say which hop they come from (and [`UntracedHops`] keeps
-/// it). A hop's fields need not
-/// repeat what its name says: each is one more attribute on every exported span.
+/// it). A hop's fields need not repeat what its name says: each is one more attribute on
+/// every exported span.
 #[macro_export]
 macro_rules! hop_span {
     ($carried:expr, $name:literal, otel.name = % $otel_name:expr, otel.kind = $kind:literal $(, $($field:tt)*)?) => {
