@@ -34,10 +34,15 @@ drop_leftover_test_databases() {
 # `orderflow-bench-*`) left by interrupted runs. Needs rabbitmqctl (this
 # machine's local broker); elsewhere they stay, harmless but untidy.
 delete_leftover_test_queues() {
+    delete_queues_matching '^orderflow-(test|bench)-'
+}
+
+# The queues whose names match the extended regular expression $1 (with rabbitmqctl).
+delete_queues_matching() {
     command -v rabbitmqctl >/dev/null || return 0
     local queue
     for queue in $(rabbitmqctl list_queues -q --no-table-headers name 2>/dev/null |
-        grep -E '^orderflow-(test|bench)-' || true); do
+        grep -E "$1" || true); do
         rabbitmqctl delete_queue -q "$queue" >/dev/null 2>&1 || true
     done
 }
