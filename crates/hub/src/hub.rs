@@ -15,6 +15,7 @@
 //! - [`PushHub::shutdown`] sends every connection a Close with `allowReconnect: true`, refuses
 //!   new ones, and waits (at most [`HubConfig::shutdown_grace`]) for them to close.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -170,6 +171,9 @@ impl PushHub {
         let mut report = PushReport::default();
         let mut waiting = Vec::new();
         let mut seen = HashSet::new();
+        // The relayed delivery's context, which every push is a child of: read once, when
+        // the first connection is found, not once per connection.
+        let relayed = OnceCell::new();
         for user_id in user_ids {
             if !seen.insert(user_id.as_str()) {
                 continue;
@@ -180,32 +184,36 @@ impl PushHub {
                 continue;
             }
             for connection in connections {
-                self.queue_push(connection, argument, &mut report, &mut waiting);
+                let relayed = relayed.get_or_init(TraceContext::current);
+                self.queue_push(connection, argument, relayed, &mut report, &mut waiting);
             }
         }
         // Admins see every order, so every push reaches their connections too (once per
         // connection, however many of the users asked for they are).
         for connection in self.inner.registry.seeing_every_order() {
             if !seen.contains(connection.id.user_id.as_str()) {
-                self.queue_push(connection, argument, &mut report, &mut waiting);
+                let relayed = relayed.get_or_init(TraceContext::current);
+                self.queue_push(connection, argument, relayed, &mut report, &mut waiting);
             }
         }
         PendingPush::new(deadline, report, waiting)
     }
 
-    /// Queues `PushUpdate(argument)` on `connection`, awaited if the hub's bound allows.
+    /// Queues `PushUpdate(argument)` on `connection`, awaited if the hub's bound allows, in
+    /// a span that continues `relayed`.
     fn queue_push(
         &self,
         connection: Arc<ConnectionHandle>,
         argument: &str,
+        relayed: &TraceContext,
         report: &mut PushReport,
         waiting: &mut Vec<Waiting>,
     ) {
         let slot = self.inner.pending_acknowledgements.take();
-        // A child of the current span (the relayed delivery's), open until the
-        // connection answers; its context travels in the invocation's headers.
+        // A child of the relayed delivery's span, open until the connection answers; its
+        // context travels in the invocation's headers.
         let span = orderflow_app::hop_span!(
-            &TraceContext::current(),
+            relayed,
             "push to connection",
             otel.name = %"PushUpdate",
             otel.kind = "producer",
