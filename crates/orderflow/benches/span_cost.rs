@@ -117,17 +117,32 @@ fn run(mode: &str) {
 /// One order, as the module's header describes it.
 fn one_order(polls: usize) {
     let client = TraceContext::from_headers(|_| None);
-    let request = tracing::info_span!(
-        target: TARGET,
-        "HTTP request",
-        otel.name = "POST /orders",
-        otel.kind = "server",
-        http.request.method = %"POST",
-        http.route = "/orders",
-        url.path = %"/orders",
-        http.response.status_code = Empty,
+    // As the service's `trace_request` makes it (`hop_span!`, with this bench's target).
+    let request = client.hop_span(
+        || {
+            tracing::info_span!(
+                target: TARGET,
+                "HTTP request",
+                otel.name = "POST /orders",
+                otel.kind = "server",
+                http.request.method = %"POST",
+                http.route = "/orders",
+                url.path = %"/orders",
+                http.response.status_code = Empty,
+            )
+        },
+        || {
+            tracing::info_span!(
+                target: TARGET,
+                "HTTP request",
+                hop = "POST /orders",
+                http.request.method = %"POST",
+                http.route = "/orders",
+                url.path = %"/orders",
+                http.response.status_code = Empty,
+            )
+        },
     );
-    client.continue_in(&request);
     let stored = request.in_scope(|| {
         let correlated = tracing::info_span!(target: TARGET, "correlated", correlation_id = %Uuid::new_v4());
         let mediator = tracing::info_span!(target: TARGET, parent: &correlated, "mediator", request = "PlaceOrder");
@@ -182,19 +197,29 @@ fn order_created(trace: TraceContext) -> RecordedEvent {
     }
 }
 
-/// The span of a consumed message, as `StagedHandler::span` makes it, continuing `trace`.
+/// The span of a consumed message, as the consumer runner makes it (`StagedHandler::span`,
+/// or the untraced hop of a trace that was not sampled), continuing `trace`.
 fn message_span(queue: &str, trace: &TraceContext) -> tracing::Span {
-    let span = tracing::info_span!(
-        target: TARGET,
-        "handle message",
-        otel.name = %format_args!("{queue} OrderCreatedIntegrationEvent"),
-        otel.kind = "consumer",
-        queue,
-        message_kind = %"OrderCreatedIntegrationEvent",
-        message_id = %Uuid::new_v4(),
-    );
-    trace.continue_in(&span);
-    span
+    let message_id = Uuid::new_v4();
+    trace.hop_span(
+        || {
+            tracing::info_span!(
+                target: TARGET,
+                "handle message",
+                otel.name = %format_args!("{queue} OrderCreatedIntegrationEvent"),
+                otel.kind = "consumer",
+                message_id = %message_id,
+            )
+        },
+        || {
+            tracing::info_span!(
+                target: TARGET,
+                "handle message",
+                hop = %format_args!("{queue} OrderCreatedIntegrationEvent"),
+                message_id = %message_id,
+            )
+        },
+    )
 }
 
 /// An OTLP/HTTP endpoint that answers every export 200 and counts the bytes it got.
