@@ -130,45 +130,17 @@ fn event_ids(dispatch: &Dispatch, event: &Event<'_>) -> Option<(TraceId, SpanId)
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-
     use opentelemetry::trace::TracerProvider as _;
     use opentelemetry_sdk::trace::SdkTracerProvider;
-    use tracing_subscriber::fmt::MakeWriter;
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
-
-    /// Collects what the log layer writes.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl io::Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Lines {
-        type Writer = Lines;
-
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
+    use crate::telemetry::captured_lines::CapturedLines;
 
     /// Logs "inside" within a traced span and "outside" after it, in the text or JSON
     /// format; returns the output and the span's ids.
     fn logged(json: bool) -> (String, String, String) {
-        let lines = Lines::default();
+        let lines = CapturedLines::default();
         let dispatch = InstalledDispatch::default();
         let provider = SdkTracerProvider::builder().build();
         let logs = tracing_subscriber::fmt::layer()
@@ -207,15 +179,7 @@ mod tests {
             tracing::info!("outside");
             ids
         });
-        let output = String::from_utf8(
-            lines
-                .0
-                .lock()
-                .map(|bytes| bytes.clone())
-                .unwrap_or_default(),
-        )
-        .unwrap_or_default();
-        (output, ids.0, ids.1)
+        (lines.text(), ids.0, ids.1)
     }
 
     #[test]

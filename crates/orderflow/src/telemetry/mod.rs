@@ -12,6 +12,8 @@
 //! connection is opened and no OpenTelemetry span is made; exporting never blocks the code that ends a span (a bounded queue,
 //! a background thread; spans that do not fit are dropped and counted).
 
+#[cfg(test)]
+mod captured_lines;
 mod export;
 mod log_ids;
 

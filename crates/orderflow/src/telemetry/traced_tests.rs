@@ -8,6 +8,7 @@ use orderflow_app::TraceContext;
 use tracing_subscriber::layer::SubscriberExt;
 
 use super::*;
+use crate::telemetry::captured_lines::CapturedLines;
 
 /// Runs `work` with the traces layer, exporting nowhere, beside a log layer that wants
 /// every span (as the logs at info do), writing nowhere.
@@ -194,35 +195,17 @@ fn an_untraced_hop_still_names_itself_in_its_log_lines() {
 
 /// The text log line of an event logged inside the span `span` makes.
 fn logged_within(span: impl FnOnce() -> tracing::Span) -> String {
-    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let writer = {
-        let written = written.clone();
-        move || Lines(written.clone())
-    };
+    let lines = CapturedLines::default();
     let subscriber = tracing_subscriber::registry().with(
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
-            .with_writer(writer),
+            .with_writer(lines.clone()),
     );
     tracing::subscriber::with_default(subscriber, || {
         let _entered = span().entered();
         tracing::info!("handled");
     });
-    String::from_utf8(written.lock().unwrap().clone()).unwrap()
-}
-
-/// A log writer into shared memory.
-struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    lines.text()
 }
 
 #[test]
