@@ -22,9 +22,15 @@ ensure_postgres() {
 }
 
 drop_leftover_test_databases() {
+    drop_databases_like 'orderflow\_test\_%'
+    drop_databases_like 'orderflow\_bench\_%'
+}
+
+# The databases whose names match the SQL LIKE pattern $1 (`\_` is a literal underscore).
+drop_databases_like() {
     local database
     for database in $(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -Atc \
-        "SELECT datname FROM pg_database WHERE datname LIKE 'orderflow\_test\_%' OR datname LIKE 'orderflow\_bench\_%'"); do
+        "SELECT datname FROM pg_database WHERE datname LIKE '$1'"); do
         psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -qc \
             "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null
     done
