@@ -249,15 +249,19 @@ span_filter!(TracedSpans => "otel.name", UntracedHops => "hop");
 /// and, when it is not, without `otel.name` and `otel.kind` but with the same name as
 /// `hop`, so its log lines still say which hop they come from (and [`UntracedHops`] keeps
 /// it). A hop's fields need not repeat what its name says: each is one more attribute on
-/// every exported span.
+/// every exported span. `hop_span!(carried, target: TARGET, "name", …)` gives the spans a
+/// target other than the caller's module.
 #[macro_export]
 macro_rules! hop_span {
-    ($carried:expr, $name:literal, otel.name = % $otel_name:expr, otel.kind = $kind:literal $(, $($field:tt)*)?) => {
+    ($carried:expr, target: $target:expr, $name:literal, otel.name = % $otel_name:expr, otel.kind = $kind:literal $(, $($field:tt)*)?) => {
         $crate::TraceContext::hop_span(
             $carried,
-            || ::tracing::info_span!($name, otel.name = %$otel_name, otel.kind = $kind $(, $($field)*)?),
-            || ::tracing::info_span!($name, hop = %$otel_name $(, $($field)*)?),
+            || ::tracing::info_span!(target: $target, $name, otel.name = %$otel_name, otel.kind = $kind $(, $($field)*)?),
+            || ::tracing::info_span!(target: $target, $name, hop = %$otel_name $(, $($field)*)?),
         )
+    };
+    ($carried:expr, $name:literal, otel.name = % $otel_name:expr, otel.kind = $kind:literal $(, $($field:tt)*)?) => {
+        $crate::hop_span!($carried, target: module_path!(), $name, otel.name = %$otel_name, otel.kind = $kind $(, $($field)*)?)
     };
 }
 

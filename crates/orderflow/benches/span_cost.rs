@@ -117,31 +117,17 @@ fn run(mode: &str) {
 /// One order, as the module's header describes it.
 fn one_order(polls: usize) {
     let client = TraceContext::from_headers(|_| None);
-    // As the service's `trace_request` makes it (`hop_span!`, with this bench's target).
-    let request = client.hop_span(
-        || {
-            tracing::info_span!(
-                target: TARGET,
-                "HTTP request",
-                otel.name = "POST /orders",
-                otel.kind = "server",
-                http.request.method = %"POST",
-                http.route = "/orders",
-                url.path = %"/orders",
-                http.response.status_code = Empty,
-            )
-        },
-        || {
-            tracing::info_span!(
-                target: TARGET,
-                "HTTP request",
-                hop = "POST /orders",
-                http.request.method = %"POST",
-                http.route = "/orders",
-                url.path = %"/orders",
-                http.response.status_code = Empty,
-            )
-        },
+    // As the service's `trace_request` makes it, with this bench's target.
+    let request = orderflow_app::hop_span!(
+        &client,
+        target: TARGET,
+        "HTTP request",
+        otel.name = %"POST /orders",
+        otel.kind = "server",
+        http.request.method = %"POST",
+        http.route = "/orders",
+        url.path = %"/orders",
+        http.response.status_code = Empty,
     );
     let stored = request.in_scope(|| {
         let correlated = tracing::info_span!(target: TARGET, "correlated", correlation_id = %Uuid::new_v4());
@@ -200,25 +186,13 @@ fn order_created(trace: TraceContext) -> RecordedEvent {
 /// The span of a consumed message, as the consumer runner makes it (`StagedHandler::span`,
 /// or the untraced hop of a trace that was not sampled), continuing `trace`.
 fn message_span(queue: &str, trace: &TraceContext) -> tracing::Span {
-    let message_id = Uuid::new_v4();
-    trace.hop_span(
-        || {
-            tracing::info_span!(
-                target: TARGET,
-                "handle message",
-                otel.name = %format_args!("{queue} OrderCreatedIntegrationEvent"),
-                otel.kind = "consumer",
-                message_id = %message_id,
-            )
-        },
-        || {
-            tracing::info_span!(
-                target: TARGET,
-                "handle message",
-                hop = %format_args!("{queue} OrderCreatedIntegrationEvent"),
-                message_id = %message_id,
-            )
-        },
+    orderflow_app::hop_span!(
+        trace,
+        target: TARGET,
+        "handle message",
+        otel.name = %format_args!("{queue} OrderCreatedIntegrationEvent"),
+        otel.kind = "consumer",
+        message_id = %Uuid::new_v4(),
     )
 }
 
